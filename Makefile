@@ -1,0 +1,162 @@
+# Postern: one plain GNU Makefile. Objects and binaries go to build/ (build/asan/ for `sanitize`).
+# `make test` installs missing Debian packages first (`deps`), then runs unit, integration and
+# fuzz-corpus replay. See README.md for every target.
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+PYTHON     ?= /usr/bin/python3
+SECONDS    ?= 60
+BUILD      ?= build
+
+PKGS       := fcgi libjwt jansson libpq openssl libcurl libxcrypt
+# Recursive (=) on purpose: pkg-config runs only when a recipe needs it, after `deps`.
+PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS    = $(shell pkg-config --libs $(PKGS)) -lpthread
+CHECK_LIBS  = $(shell pkg-config --libs check)
+
+WARN       := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+              -Wvla -Wpointer-arith -Wundef \
+              -Wno-format-truncation  # every snprintf is bounded; truncation is handled
+ifeq ($(CI),true)
+WARN       += -Werror
+endif
+HARDEN     := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+OPT        ?= -O2 -g
+CFLAGS     ?=
+CPPFLAGS   += -D_GNU_SOURCE -DPOSTERN_VERSION='"$(VERSION)"' \
+              -DPOSTERN_SYSCONFDIR='"$(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)/postern"' -Ilib
+ALL_CFLAGS  = -std=c11 $(OPT) $(WARN) $(HARDEN) $(SAN) $(CFLAGS) $(PKG_CFLAGS)
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(SAN) $(LDFLAGS)
+
+LIB_SRC    := $(sort $(wildcard lib/*.c))
+AUTHZ_SRC  := $(sort $(wildcard authorizer/*.c))
+RESP_SRC   := $(sort $(wildcard responder/*.c))
+UNIT_SRC   := $(sort $(wildcard tests/unit/*.c))
+FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+LIBPOSTERN := $(BUILD)/libpostern.a
+AUTHZ_BIN  := $(BUILD)/postern-authorizer
+RESP_BIN   := $(BUILD)/postern-responder
+UNIT_BIN   := $(BUILD)/unit-tests
+REPLAY_BINS := $(patsubst %,$(BUILD)/replay-%,$(FUZZ_NAMES))
+
+# Debian packages: what building needs, and what the tests need on top.
+DEB_BUILD  := build-essential pkg-config libfcgi-dev libjwt-dev libjansson-dev libpq-dev \
+              libssl-dev libcurl4-openssl-dev libcrypt-dev
+DEB_TEST   := check postgresql postgresql-contrib lighttpd spawn-fcgi python3-pytest \
+              python3-requests python3-psycopg2 cppcheck clang-format clang libclang-rt-14-dev \
+              curl procps util-linux
+
+.PHONY: all test check-all unit integration fuzz-replay fuzz sanitize lint format deps \
+        deps-build install clean docs-check
+.DEFAULT_GOAL := all
+
+all: $(AUTHZ_BIN) $(RESP_BIN)
+
+$(BUILD)/obj/%.o: %.c $(wildcard lib/*.h) | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -c -o $@ $<
+
+$(BUILD):
+	@mkdir -p $@
+
+$(LIBPOSTERN): $(call obj,$(LIB_SRC))
+	$(AR) rcs $@ $^
+
+$(AUTHZ_BIN): $(call obj,$(AUTHZ_SRC)) $(LIBPOSTERN)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(RESP_BIN): $(call obj,$(RESP_SRC)) $(LIBPOSTERN)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(UNIT_BIN): $(call obj,$(UNIT_SRC)) $(LIBPOSTERN)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS)
+
+# Corpus replay: each fuzz target linked with a plain main() that feeds it every corpus file.
+$(BUILD)/replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay.o $(LIBPOSTERN)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# ---- tests ---------------------------------------------------------------------------------
+
+test: deps
+	@$(MAKE) --no-print-directory check-all
+
+check-all: unit integration fuzz-replay
+
+unit: $(UNIT_BIN) $(AUTHZ_BIN) $(RESP_BIN)
+	CK_FORK=yes POSTERN_SRCDIR=$(CURDIR) $(UNIT_BIN)
+	@$(MAKE) --no-print-directory docs-check
+
+# README's config reference and conf/postern.conf.example are generated from the key table.
+docs-check: $(AUTHZ_BIN)
+	@$(AUTHZ_BIN) --config-example | diff -u conf/postern.conf.example - \
+	  || { echo "conf/postern.conf.example is stale: $(AUTHZ_BIN) --config-example > conf/postern.conf.example"; exit 1; }
+	@$(AUTHZ_BIN) --config-reference > $(BUILD)/config-reference.md
+	@awk '/<!-- config-reference:begin -->/{f=1;next}/<!-- config-reference:end -->/{f=0}f' README.md \
+	  | diff -u - $(BUILD)/config-reference.md \
+	  || { echo "README.md config reference is stale: paste $(AUTHZ_BIN) --config-reference"; exit 1; }
+	@echo "docs-check: config example and README reference match the key table"
+
+integration: $(AUTHZ_BIN) $(RESP_BIN)
+	POSTERN_BUILD=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+fuzz-replay: $(REPLAY_BINS)
+	@for t in $(FUZZ_NAMES); do $(BUILD)/replay-$$t tests/fuzz/corpus/$$t || exit 1; done
+
+# libFuzzer builds (clang) for real fuzzing: make fuzz SECONDS=N
+FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Ilib
+fuzz: deps
+	@mkdir -p $(BUILD)/fuzz
+	@for t in $(FUZZ_NAMES); do \
+	  clang $(CPPFLAGS) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $(BUILD)/fuzz/$$t tests/fuzz/fuzz_$$t.c $(LIB_SRC) $(PKG_LIBS) || exit 1; \
+	  mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+	  $(BUILD)/fuzz/$$t -max_total_time=$(SECONDS) \
+	    $$( [ -f tests/fuzz/$$t.dict ] && echo -dict=tests/fuzz/$$t.dict ) \
+	    $(BUILD)/fuzz/corpus-$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
+# The whole suite again with AddressSanitizer + UndefinedBehaviorSanitizer builds.
+sanitize: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT='-O1 -g -fno-omit-frame-pointer' \
+	  SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' HARDEN='-fPIE' \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 check-all
+
+C_FILES = $(wildcard lib/*.[ch] authorizer/*.[ch] responder/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/bench/*.[ch])
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --inline-suppr --suppress=missingIncludeSystem --std=c11 -Ilib -D__GNUC__ $(C_FILES)
+	clang-format --dry-run --Werror $(C_FILES)
+	@echo "lint: cppcheck and clang-format clean"
+
+format:
+	clang-format -i $(C_FILES)
+
+# ---- packages ------------------------------------------------------------------------------
+
+deps:
+	@missing=""; for p in $(DEB_BUILD) $(DEB_TEST); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all required Debian packages are installed"; exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	echo "deps: installing with $${sudo:-apt-get as root}:$$missing"; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing
+
+# ---- install -------------------------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/postern/sql/migrations \
+	  $(DESTDIR)$(PREFIX)/share/postern/conf
+	install -m 0755 $(AUTHZ_BIN) $(RESP_BIN) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 sql/*.sql sql/README.md $(DESTDIR)$(PREFIX)/share/postern/sql/
+	install -m 0644 sql/migrations/*.sql $(DESTDIR)$(PREFIX)/share/postern/sql/migrations/
+	install -m 0644 conf/*.* $(DESTDIR)$(PREFIX)/share/postern/conf/
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,19 @@
+/* suites: the Check suites of the unit tests, one per lib module. */
+#ifndef POSTERN_TEST_SUITES_H
+#define POSTERN_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *suite_base64url(void);
+Suite *suite_config(void);
+Suite *suite_crypto(void);
+Suite *suite_db(void);
+Suite *suite_fcgi(void);
+Suite *suite_log(void);
+
+/* A fresh temporary directory for one test (removed by the OS tmp cleaner; tests are forked). */
+const char *test_tmpdir(void);
+/* Writes text to dir/name with the given mode; returns the full path (static buffer). */
+const char *test_write_file(const char *dir, const char *name, const char *text, int mode);
+
+#endif
