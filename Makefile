@@ -8,6 +8,9 @@ DESTDIR    ?=
 PYTHON     ?= /usr/bin/python3
 SECONDS    ?= 60
 BUILD      ?= build
+V          ?= 0
+# make V=1 shows the compiler command lines
+Q          := $(if $(filter 1,$(V)),,@)
 
 PKGS       := fcgi libjwt jansson libpq openssl libcurl libxcrypt
 # Recursive (=) on purpose: pkg-config runs only when a recipe needs it, after `deps`.
@@ -15,9 +18,10 @@ PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS)) -lpthread
 CHECK_LIBS  = $(shell pkg-config --libs check)
 
+# -Wno-format-truncation: every snprintf is bounded and truncation is deliberate.
 WARN       := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
               -Wvla -Wpointer-arith -Wundef \
-              -Wno-format-truncation  # every snprintf is bounded; truncation is handled
+              -Wno-format-truncation
 ifeq ($(CI),true)
 WARN       += -Werror
 endif
@@ -53,12 +57,13 @@ DEB_TEST   := check postgresql postgresql-contrib lighttpd spawn-fcgi python3-py
 .PHONY: all test check-all unit integration fuzz-replay fuzz sanitize lint format deps \
         deps-build install clean docs-check
 .DEFAULT_GOAL := all
+.SECONDARY:
 
 all: $(AUTHZ_BIN) $(RESP_BIN)
 
 $(BUILD)/obj/%.o: %.c $(wildcard lib/*.h) | $(BUILD)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -c -o $@ $<
 
 $(BUILD):
 	@mkdir -p $@
@@ -113,7 +118,7 @@ fuzz: deps
 	@for t in $(FUZZ_NAMES); do \
 	  clang $(CPPFLAGS) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $(BUILD)/fuzz/$$t tests/fuzz/fuzz_$$t.c $(LIB_SRC) $(PKG_LIBS) || exit 1; \
 	  mkdir -p $(BUILD)/fuzz/corpus-$$t; \
-	  $(BUILD)/fuzz/$$t -max_total_time=$(SECONDS) \
+	  $(BUILD)/fuzz/$$t -max_total_time=$(SECONDS) -artifact_prefix=$(BUILD)/fuzz/$$t- \
 	    $$( [ -f tests/fuzz/$$t.dict ] && echo -dict=tests/fuzz/$$t.dict ) \
 	    $(BUILD)/fuzz/corpus-$$t tests/fuzz/corpus/$$t || exit 1; \
 	done

@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 static const char b64u_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 long base64url_encode(char *dst, size_t dstlen, const void *src, size_t n)
 {

@@ -5,9 +5,9 @@
 #include <stddef.h>
 
 /* Length of the encoding of n bytes (no padding), not counting a NUL. */
-#define BASE64URL_ENCODED_LEN(n) (((n) * 4 + 2) / 3)
+#define BASE64URL_ENCODED_LEN(n) (((n)*4 + 2) / 3)
 /* Upper bound of the decoding of n characters. */
-#define BASE64URL_DECODED_MAX(n) (((n) * 3) / 4)
+#define BASE64URL_DECODED_MAX(n) (((n)*3) / 4)
 
 /* Encodes src into dst, which must hold BASE64URL_ENCODED_LEN(n) + 1 bytes; NUL-terminates.
  * Returns the encoded length, or -1 if dst is too small. */

@@ -33,8 +33,9 @@ struct config_key {
 };
 
 static const struct config_key config_keys[CONFIG_KEY_COUNT] = {
-#define CFG_X_KEY(name_, type_, def_, min_, max_, choices_, flags_, check_, help_)                 \
-	{#name_, type_, def_, min_, max_, choices_, flags_, check_, help_, offsetof(struct config, name_)},
+#define CFG_X_KEY(name_, type_, def_, min_, max_, choices_, flags_, check_, help_) \
+	{ #name_,   type_,  def_,   min_,  max_,                                   \
+	  choices_, flags_, check_, help_, offsetof(struct config, name_) },
 	CONFIG_KEYS(CFG_X_KEY)
 #undef CFG_X_KEY
 };
@@ -46,7 +47,7 @@ struct config_errs {
 };
 
 static void config_errf(struct config_errs *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void config_errf(struct config_errs *e, const char *fmt, ...)
 {
@@ -150,7 +151,8 @@ static int config_parse_duration(const char *v, long *ms_out)
 	static const struct {
 		const char *unit;
 		long ms;
-	} units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}, {"", 1000}};
+	} units[] = { { "ms", 1 },      { "s", 1000 },     { "m", 60000 },
+		      { "h", 3600000 }, { "d", 86400000 }, { "", 1000 } };
 	char *end;
 	long n;
 
@@ -173,8 +175,8 @@ static int config_parse_duration(const char *v, long *ms_out)
 
 static int config_parse_bool(const char *v, bool *out)
 {
-	static const char *const yes[] = {"on", "true", "yes", "1"};
-	static const char *const no[] = {"off", "false", "no", "0"};
+	static const char *const yes[] = { "on", "true", "yes", "1" };
+	static const char *const no[] = { "off", "false", "no", "0" };
 
 	for (size_t i = 0; i < 4; i++) {
 		if (strcmp(v, yes[i]) == 0) {
@@ -245,8 +247,8 @@ static int config_assign(struct config *cfg, const struct config_key *k, const c
 	}
 	case CFG_INT:
 		if (config_parse_long(v, &n) != 0 || n < k->min || n > k->max) {
-			snprintf(msg, msglen, "expected an integer from %ld to %ld, got \"%s\"", k->min,
-			         k->max, v);
+			snprintf(msg, msglen, "expected an integer from %ld to %ld, got \"%s\"",
+			         k->min, k->max, v);
 			return -1;
 		}
 		*(long *)f = n;
@@ -255,9 +257,10 @@ static int config_assign(struct config *cfg, const struct config_key *k, const c
 		if (config_parse_duration(v, &n) != 0 || n < k->min || n > k->max) {
 			config_describe_duration(lo, sizeof lo, k->min);
 			config_describe_duration(hi, sizeof hi, k->max);
-			snprintf(msg, msglen,
-			         "expected a duration from %s to %s (units ms, s, m, h, d), got \"%s\"", lo,
-			         hi, v);
+			snprintf(
+			    msg, msglen,
+			    "expected a duration from %s to %s (units ms, s, m, h, d), got \"%s\"",
+			    lo, hi, v);
 			return -1;
 		}
 		*(long *)f = n;
@@ -295,8 +298,10 @@ int config_check_url_prefix(const char *value, char *err, size_t errlen)
 	size_t n = strlen(value);
 
 	if (n < 2 || n > 128 || value[0] != '/' || value[n - 1] == '/') {
-		snprintf(err, errlen, "expected a path like /auth (leading slash, no trailing slash, "
-		                      "at most 128 characters), got \"%s\"", value);
+		snprintf(err, errlen,
+		         "expected a path like /auth (leading slash, no trailing slash, "
+		         "at most 128 characters), got \"%s\"",
+		         value);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -304,9 +309,11 @@ int config_check_url_prefix(const char *value, char *err, size_t errlen)
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      c == '/' || c == '-' || c == '_' || c == '.') ||
 		    (c == '/' && (value[i + 1] == '/' || value[i + 1] == '.'))) {
-			snprintf(err, errlen,
-			         "only letters, digits, '-', '_', '.' and single '/' between segments are "
-			         "allowed, got \"%s\"", value);
+			snprintf(
+			    err, errlen,
+			    "only letters, digits, '-', '_', '.' and single '/' between segments are "
+			    "allowed, got \"%s\"",
+			    value);
 			return -1;
 		}
 	}
@@ -362,8 +369,8 @@ static void config_parse_line(struct config *cfg, const char *file, int lineno, 
 		return;
 	eq = strchr(line, '=');
 	if (eq == NULL) {
-		config_errf(e, "%s:%d: expected \"key = value\" (comments start a line with #)", file,
-		            lineno);
+		config_errf(e, "%s:%d: expected \"key = value\" (comments start a line with #)",
+		            file, lineno);
 		return;
 	}
 	key = config_trim(line, eq);
@@ -395,7 +402,7 @@ static void config_parse_line(struct config *cfg, const char *file, int lineno, 
 int config_parse(struct config *cfg, const char *file, const char *buf, size_t len, char *err,
                  size_t errlen)
 {
-	struct config_errs e = {err, 0, errlen, 0};
+	struct config_errs e = { err, 0, errlen, 0 };
 	char line[CONFIG_LINE_MAX + 1];
 	size_t pos = 0;
 	int lineno = 0;
@@ -415,7 +422,8 @@ int config_parse(struct config *cfg, const char *file, const char *buf, size_t l
 		size_t l = nl ? (size_t)(nl - (buf + pos)) : len - pos;
 		lineno++;
 		if (l > CONFIG_LINE_MAX) {
-			config_errf(&e, "%s:%d: line longer than %d bytes", file, lineno, CONFIG_LINE_MAX);
+			config_errf(&e, "%s:%d: line longer than %d bytes", file, lineno,
+			            CONFIG_LINE_MAX);
 		} else {
 			memcpy(line, buf + pos, l);
 			line[l] = '\0';
@@ -504,8 +512,10 @@ static int config_load_secret(struct config_secret *s, const char *path, long mi
 	struct stat st;
 
 	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
-		snprintf(msg, msglen, "%s is readable or writable by group or others (mode %04o): "
-		                      "chmod 600 it", path, (unsigned)(st.st_mode & 07777));
+		snprintf(msg, msglen,
+		         "%s is readable or writable by group or others (mode %04o): "
+		         "chmod 600 it",
+		         path, (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
 	if (config_read_file(path, &buf, &len, msg, msglen) != 0) {
@@ -518,7 +528,8 @@ static int config_load_secret(struct config_secret *s, const char *path, long mi
 	                   buf[len - 1] == '\t'))
 		len--;
 	if ((long)len < min || (long)len > max) {
-		snprintf(msg, msglen, "%s holds %zu bytes; expected %ld to %ld", path, len, min, max);
+		snprintf(msg, msglen, "%s holds %zu bytes; expected %ld to %ld", path, len, min,
+		         max);
 		crypto_wipe(buf, len);
 		free(buf);
 		return -1;
@@ -530,7 +541,7 @@ static int config_load_secret(struct config_secret *s, const char *path, long mi
 
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
-	struct config_errs e = {err, 0, errlen, 0};
+	struct config_errs e = { err, 0, errlen, 0 };
 	char msg[512];
 	char *buf = NULL;
 	size_t len = 0;
@@ -562,7 +573,8 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		s = config_field(cfg, k);
 		if (s->path == NULL || s->path[0] == '\0') {
 			if (k->flags & CFG_REQUIRED)
-				config_errf(&e, "%s:%d: %s: required, empty", path, cfg->line[i], k->name);
+				config_errf(&e, "%s:%d: %s: required, empty", path, cfg->line[i],
+				            k->name);
 			continue;
 		}
 		config_secret_path(path, s->path, full, sizeof full);
@@ -622,18 +634,10 @@ static void config_format(const struct config *cfg, const struct config_key *k, 
 			snprintf(out, outlen, "%s", s ? s : "");
 		return;
 	}
-	case CFG_INT:
-		snprintf(out, outlen, "%ld", *(const long *)f);
-		return;
-	case CFG_DURATION:
-		config_describe_duration(out, outlen, *(const long *)f);
-		return;
-	case CFG_BOOL:
-		snprintf(out, outlen, "%s", *(const bool *)f ? "on" : "off");
-		return;
-	case CFG_ENUM:
-		config_enum_name(k->choices, *(const int *)f, out, outlen);
-		return;
+	case CFG_INT: snprintf(out, outlen, "%ld", *(const long *)f); return;
+	case CFG_DURATION: config_describe_duration(out, outlen, *(const long *)f); return;
+	case CFG_BOOL: snprintf(out, outlen, "%s", *(const bool *)f ? "on" : "off"); return;
+	case CFG_ENUM: config_enum_name(k->choices, *(const int *)f, out, outlen); return;
 	case CFG_SECRET_FILE: {
 		const struct config_secret *s = f;
 		snprintf(out, outlen, "%s", s->path ? s->path : "");
@@ -667,10 +671,11 @@ void config_print(const struct config *cfg, FILE *out)
 
 static const char *config_type_name(const struct config_key *k)
 {
-	static const char *const names[] = {[CFG_STRING] = "string", [CFG_INT] = "integer",
-	                                    [CFG_BOOL] = "on/off", [CFG_ENUM] = "one of",
-	                                    [CFG_DURATION] = "duration",
-	                                    [CFG_SECRET_FILE] = "secret file"};
+	static const char *const names[] = {
+		[CFG_STRING] = "string",     [CFG_INT] = "integer",
+		[CFG_BOOL] = "on/off",       [CFG_ENUM] = "one of",
+		[CFG_DURATION] = "duration", [CFG_SECRET_FILE] = "secret file"
+	};
 	return names[k->type];
 }
 
@@ -679,22 +684,15 @@ static void config_range(const struct config_key *k, char *out, size_t outlen)
 	char lo[32], hi[32];
 
 	switch (k->type) {
-	case CFG_INT:
-		snprintf(out, outlen, "%ld..%ld", k->min, k->max);
-		return;
+	case CFG_INT: snprintf(out, outlen, "%ld..%ld", k->min, k->max); return;
 	case CFG_DURATION:
 		config_describe_duration(lo, sizeof lo, k->min);
 		config_describe_duration(hi, sizeof hi, k->max);
 		snprintf(out, outlen, "%s..%s", lo, hi);
 		return;
-	case CFG_ENUM:
-		snprintf(out, outlen, "%s", k->choices);
-		return;
-	case CFG_SECRET_FILE:
-		snprintf(out, outlen, "%ld..%ld bytes", k->min, k->max);
-		return;
-	default:
-		out[0] = '\0';
+	case CFG_ENUM: snprintf(out, outlen, "%s", k->choices); return;
+	case CFG_SECRET_FILE: snprintf(out, outlen, "%ld..%ld bytes", k->min, k->max); return;
+	default: out[0] = '\0';
 	}
 }
 
@@ -726,12 +724,13 @@ void config_write_example(FILE *out)
 
 	if (config_init(&def) != 0)
 		return;
-	fputs("# postern.conf: configuration of postern-authorizer and postern-responder.\n"
-	      "# Generated from the key table (postern-authorizer --config-example); every key is\n"
-	      "# shown with its default. Format: `key = value`, one per line; # starts a comment\n"
-	      "# line. Unknown keys, bad values and unreadable secret files stop the programs with\n"
-	      "# an error naming file, line and key; check with --check-config.\n",
-	      out);
+	fputs(
+	    "# postern.conf: configuration of postern-authorizer and postern-responder.\n"
+	    "# Generated from the key table (postern-authorizer --config-example); every key is\n"
+	    "# shown with its default. Format: `key = value`, one per line; # starts a comment\n"
+	    "# line. Unknown keys, bad values and unreadable secret files stop the programs with\n"
+	    "# an error naming file, line and key; check with --check-config.\n",
+	    out);
 	for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
 		const struct config_key *k = &config_keys[i];
 		fputc('\n', out);
@@ -741,7 +740,8 @@ void config_write_example(FILE *out)
 		        range[0] ? ")" : "");
 		config_format(&def, k, val, sizeof val);
 		if (k->flags & CFG_REQUIRED)
-			fprintf(out, "%s = %s\n", k->name, k->type == CFG_SECRET_FILE ? "server.key" : val);
+			fprintf(out, "%s = %s\n", k->name,
+			        k->type == CFG_SECRET_FILE ? "server.key" : val);
 		else
 			fprintf(out, "#%s =%s%s\n", k->name, val[0] ? " " : "", val);
 	}
@@ -764,8 +764,8 @@ void config_write_reference(FILE *out)
 		for (char *p = range; *p; p++)
 			if (*p == '|')
 				*p = '/';
-		fprintf(out, "| `%s` | %s%s%s | ", k->name, config_type_name(k), range[0] ? " " : "",
-		        range);
+		fprintf(out, "| `%s` | %s%s%s | ", k->name, config_type_name(k),
+		        range[0] ? " " : "", range);
 		if (val[0] != '\0')
 			fprintf(out, "`%s`", val);
 		else

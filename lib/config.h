@@ -19,37 +19,37 @@ typedef int (*config_check_fn)(const char *value, char *err, size_t errlen);
  * min/max bound integers, durations (in milliseconds) and secret sizes (bytes). Durations take
  * a unit: ms, s, m, h or d (a bare number means seconds). Enums list their choices with '|'.
  */
-#define CONFIG_KEYS(X)                                                                            \
-	X(database, CFG_STRING, "dbname=postern", 0, 0, NULL, CFG_MASKED, db_conninfo_check,          \
-	  "libpq connection string (key=value or postgresql:// URI). Each worker thread opens one "  \
+#define CONFIG_KEYS(X)                                                                                 \
+	X(database, CFG_STRING, "dbname=postern", 0, 0, NULL, CFG_MASKED, db_conninfo_check,           \
+	  "libpq connection string (key=value or postgresql:// URI). Each worker thread opens one "    \
 	  "connection. A password in it is masked by --print-config; prefer ~/.pgpass or peer auth.")  \
-	X(db_connect_timeout, CFG_DURATION, "3s", 1000, 60000, NULL, 0, NULL,                         \
-	  "How long to wait for PostgreSQL to accept a connection before answering 503.")             \
-	X(db_statement_timeout, CFG_DURATION, "2s", 10, 60000, NULL, 0, NULL,                         \
-	  "statement_timeout of every connection: a slow database answers 503, well inside the web "  \
-	  "server's FastCGI timeout.")                                                                \
-	X(db_retry_interval, CFG_DURATION, "1s", 100, 60000, NULL, 0, NULL,                           \
-	  "After a failed connection attempt, answer 503 at once for this long before trying again, " \
-	  "so a database outage cannot pile up blocked workers.")                                     \
-	X(listen, CFG_STRING, "", 0, 0, NULL, 0, fcgi_listen_check,                                   \
+	X(db_connect_timeout, CFG_DURATION, "3s", 1000, 60000, NULL, 0, NULL,                          \
+	  "How long to wait for PostgreSQL to accept a connection before answering 503.")              \
+	X(db_statement_timeout, CFG_DURATION, "2s", 10, 60000, NULL, 0, NULL,                          \
+	  "statement_timeout of every connection: a slow database answers 503, well inside the web "   \
+	  "server's FastCGI timeout.")                                                                 \
+	X(db_retry_interval, CFG_DURATION, "1s", 100, 60000, NULL, 0, NULL,                            \
+	  "After a failed connection attempt, answer 503 at once for this long before trying again, "  \
+	  "so a database outage cannot pile up blocked workers.")                                      \
+	X(listen, CFG_STRING, "", 0, 0, NULL, 0, fcgi_listen_check,                                    \
 	  "Where to accept FastCGI connections: empty = the socket on fd 0 handed over by spawn-fcgi " \
-	  "or mod_fcgid; unix:/path; 127.0.0.1:9000; [::1]:9000. --listen overrides it.")             \
-	X(threads, CFG_INT, "4", 1, 256, NULL, 0, NULL,                                               \
-	  "Worker threads per process, each with its own FastCGI request and database connection. "   \
-	  "--threads overrides it.")                                                                  \
-	X(log_level, CFG_ENUM, "info", 0, 0, "error|warn|info|debug", 0, NULL,                       \
-	  "Least severe level written.")                                                              \
-	X(log_target, CFG_ENUM, "stderr", 0, 0, "stderr|syslog", 0, NULL,                            \
-	  "stderr is the web server's error log under mod_fcgid and lighttpd; syslog uses "          \
-	  "syslog_facility.")                                                                         \
-	X(syslog_facility, CFG_ENUM, "authpriv", 0, 0,                                                \
+	  "or mod_fcgid; unix:/path; 127.0.0.1:9000; [::1]:9000. --listen overrides it.")              \
+	X(threads, CFG_INT, "4", 1, 256, NULL, 0, NULL,                                                \
+	  "Worker threads per process, each with its own FastCGI request and database connection. "    \
+	  "--threads overrides it.")                                                                   \
+	X(log_level, CFG_ENUM, "info", 0, 0, "error|warn|info|debug", 0, NULL,                         \
+	  "Least severe level written.")                                                               \
+	X(log_target, CFG_ENUM, "stderr", 0, 0, "stderr|syslog", 0, NULL,                              \
+	  "stderr is the web server's error log under mod_fcgid and lighttpd; syslog uses "            \
+	  "syslog_facility.")                                                                          \
+	X(syslog_facility, CFG_ENUM, "authpriv", 0, 0,                                                 \
 	  "auth|authpriv|daemon|local0|local1|local2|local3|local4|local5|local6|local7", 0, NULL,     \
-	  "Facility of syslog lines (log_target = syslog).")                                          \
-	X(server_key_file, CFG_SECRET_FILE, "", 32, 4096, NULL, CFG_REQUIRED, NULL,                   \
-	  "File holding the server key (at least 32 bytes, e.g. `openssl rand -base64 48`) that "    \
-	  "signs access tokens and CSRF tokens. Must not be readable by group or others. A relative " \
-	  "path is relative to this file's directory. Every process and host must share it.")        \
-	X(auth_prefix, CFG_STRING, "/auth", 0, 0, NULL, 0, config_check_url_prefix,                   \
+	  "Facility of syslog lines (log_target = syslog).")                                           \
+	X(server_key_file, CFG_SECRET_FILE, "", 32, 4096, NULL, CFG_REQUIRED, NULL,                    \
+	  "File holding the server key (at least 32 bytes, e.g. `openssl rand -base64 48`) that "      \
+	  "signs access tokens and CSRF tokens. Must not be readable by group or others. A relative "  \
+	  "path is relative to this file's directory. Every process and host must share it.")          \
+	X(auth_prefix, CFG_STRING, "/auth", 0, 0, NULL, 0, config_check_url_prefix,                    \
 	  "URL path under which the web server hands requests to postern-responder.")
 
 enum config_log_level { CFG_LOG_ERROR, CFG_LOG_WARN, CFG_LOG_INFO, CFG_LOG_DEBUG };
@@ -72,14 +72,14 @@ enum config_key_id {
 #define CFG_X_ID(name, ...) CFG_KEY_##name,
 	CONFIG_KEYS(CFG_X_ID)
 #undef CFG_X_ID
-	CONFIG_KEY_COUNT
+	    CONFIG_KEY_COUNT
 };
 
 struct config {
 #define CFG_X_FIELD(name, type, ...) CFG_CTYPE_##type name;
 	CONFIG_KEYS(CFG_X_FIELD)
 #undef CFG_X_FIELD
-	char *file;                  /* path the values came from, NULL for defaults only */
+	char *file;                 /* path the values came from, NULL for defaults only */
 	int line[CONFIG_KEY_COUNT]; /* line each key was set on, 0 = default */
 };
 

@@ -30,8 +30,9 @@ int crypto_token_new(enum crypto_token_kind kind, char out[CRYPTO_TOKEN_LEN + 1]
 	if ((unsigned)kind >= TOKEN_KIND_COUNT || crypto_random(raw, sizeof raw) != 0)
 		goto out;
 	memcpy(out, crypto_token_prefixes[kind], CRYPTO_TOKEN_PREFIX_LEN);
-	if (base64url_encode(out + CRYPTO_TOKEN_PREFIX_LEN, CRYPTO_TOKEN_LEN + 1 - CRYPTO_TOKEN_PREFIX_LEN,
-	                     raw, sizeof raw) != CRYPTO_TOKEN_LEN - CRYPTO_TOKEN_PREFIX_LEN)
+	if (base64url_encode(out + CRYPTO_TOKEN_PREFIX_LEN,
+	                     CRYPTO_TOKEN_LEN + 1 - CRYPTO_TOKEN_PREFIX_LEN, raw,
+	                     sizeof raw) != CRYPTO_TOKEN_LEN - CRYPTO_TOKEN_PREFIX_LEN)
 		goto out;
 	rc = 0;
 out:

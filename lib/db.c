@@ -14,15 +14,15 @@
  * Every statement the programs run: X(id, sql, parameter count, safe to retry once after a lost
  * connection). Prepared once per connection, right after it is opened; executed by name.
  */
-#define DB_STATEMENTS(X)                                                                         \
-	X(PING, "SELECT 1", 0, true)                                                                 \
+#define DB_STATEMENTS(X)             \
+	X(PING, "SELECT 1", 0, true) \
 	X(SCHEMA_VERSION, "SELECT postern.get_schema_version()", 0, true)
 
 enum db_stmt {
 #define DB_X_ID(id, ...) DB_STMT_##id,
 	DB_STATEMENTS(DB_X_ID)
 #undef DB_X_ID
-	DB_STMT_COUNT
+	    DB_STMT_COUNT
 };
 
 static const struct {
@@ -31,7 +31,7 @@ static const struct {
 	int nparams;
 	bool retry;
 } db_statements[DB_STMT_COUNT] = {
-#define DB_X_DEF(id, sql, n, retry) {"postern_" #id, sql, n, retry},
+#define DB_X_DEF(id, sql, n, retry) { "postern_" #id, sql, n, retry },
 	DB_STATEMENTS(DB_X_DEF)
 #undef DB_X_DEF
 };
@@ -111,7 +111,7 @@ static void db_log_pq(const char *what, const char *msg)
 static int db_setup(struct db *db)
 {
 	char timeout[32];
-	const char *values[1] = {timeout};
+	const char *values[1] = { timeout };
 	PGresult *res;
 
 	snprintf(timeout, sizeof timeout, "%ld", db->statement_timeout_ms);
@@ -142,8 +142,9 @@ static int db_setup(struct db *db)
 static int db_connect(struct db *db)
 {
 	char timeout[16];
-	const char *keys[] = {"dbname", "connect_timeout", "application_name", "client_encoding", NULL};
-	const char *vals[] = {db->conninfo, timeout, db->appname, "UTF8", NULL};
+	const char *keys[] = { "dbname", "connect_timeout", "application_name", "client_encoding",
+		               NULL };
+	const char *vals[] = { db->conninfo, timeout, db->appname, "UTF8", NULL };
 
 	if (!db_may_attempt(db))
 		return -1;
@@ -191,8 +192,8 @@ static PGresult *db_exec(struct db *db, enum db_stmt id, const char *const *valu
 			*st = DB_UNAVAILABLE;
 			return NULL;
 		}
-		res = PQexecPrepared(db->conn, db_statements[id].name, db_statements[id].nparams, values,
-		                     lengths, formats, 0);
+		res = PQexecPrepared(db->conn, db_statements[id].name, db_statements[id].nparams,
+		                     values, lengths, formats, 0);
 		rs = PQresultStatus(res);
 		if (rs == PGRES_TUPLES_OK || rs == PGRES_COMMAND_OK) {
 			*st = DB_OK;
@@ -204,7 +205,8 @@ static PGresult *db_exec(struct db *db, enum db_stmt id, const char *const *valu
 			*st = DB_ERROR;
 			return NULL;
 		}
-		db_log_pq(db_statements[id].name, res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn));
+		db_log_pq(db_statements[id].name,
+		          res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn));
 		PQclear(res);
 		if (PQstatus(db->conn) == CONNECTION_OK) {
 			/* a statement timeout: the connection is fine, the database is slow */
@@ -251,7 +253,8 @@ int db_conninfo_check(const char *conninfo, char *err, size_t errlen)
 
 	if (opts == NULL) {
 		snprintf(err, errlen, "not a valid libpq connection string: %.*s",
-		         (int)strcspn(msg ? msg : "out of memory", "\n"), msg ? msg : "out of memory");
+		         (int)strcspn(msg ? msg : "out of memory", "\n"),
+		         msg ? msg : "out of memory");
 		PQfreemem(msg);
 		return -1;
 	}

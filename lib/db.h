@@ -7,9 +7,9 @@
 /* Results of every db_* query function. */
 enum db_status {
 	DB_OK = 0,
-	DB_NOT_FOUND = 1,        /* the query ran and found nothing */
-	DB_UNAVAILABLE = -1,     /* no connection, connection lost, or statement timeout: 503 */
-	DB_ERROR = -2,           /* the database refused the statement: a bug or a schema mismatch */
+	DB_NOT_FOUND = 1,    /* the query ran and found nothing */
+	DB_UNAVAILABLE = -1, /* no connection, connection lost, or statement timeout: 503 */
+	DB_ERROR = -2,       /* the database refused the statement: a bug or a schema mismatch */
 };
 
 struct db_opts {

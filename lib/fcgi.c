@@ -77,8 +77,8 @@ static int fcgi_split_hostport(const char *spec, char *host, size_t hostlen, cha
 static int fcgi_resolve(const char *spec, struct addrinfo **out)
 {
 	char host[64], port[8];
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-	                         .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE};
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+		                  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE };
 
 	if (fcgi_split_hostport(spec, host, sizeof host, port, sizeof port) != 0)
 		return -1;
@@ -101,9 +101,11 @@ int fcgi_listen_check(const char *spec, char *err, size_t errlen)
 		return 0;
 	}
 	if (fcgi_resolve(spec, &ai) != 0) {
-		snprintf(err, errlen,
-		         "expected unix:/path, an IPv4 address and port (127.0.0.1:9000) or [IPv6]:port "
-		         "(numeric only), got \"%s\"", spec);
+		snprintf(
+		    err, errlen,
+		    "expected unix:/path, an IPv4 address and port (127.0.0.1:9000) or [IPv6]:port "
+		    "(numeric only), got \"%s\"",
+		    spec);
 		return -1;
 	}
 	freeaddrinfo(ai);
@@ -112,7 +114,7 @@ int fcgi_listen_check(const char *spec, char *err, size_t errlen)
 
 static int fcgi_listen_unix(const char *path, int *fd_out, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
 	int fd;
 
@@ -126,8 +128,8 @@ static int fcgi_listen_unix(const char *path, int *fd_out, char *err, size_t err
 		unlink(path);
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-	    chmod(path, 0660) != 0 || listen(fd, FCGI_BACKLOG) != 0) {
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || chmod(path, 0660) != 0 ||
+	    listen(fd, FCGI_BACKLOG) != 0) {
 		snprintf(err, errlen, "cannot listen on unix:%s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -172,8 +174,9 @@ int fcgi_listen_open(const char *spec, int *fd, char *err, size_t errlen)
 	if (spec[0] != '\0')
 		return fcgi_listen_tcp(spec, fd, err, errlen);
 	if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 || !accepting) {
-		snprintf(err, errlen, "fd 0 is not a listening socket: run under spawn-fcgi or "
-		                      "mod_fcgid, or pass --listen unix:/path or --listen 127.0.0.1:9000");
+		snprintf(err, errlen,
+		         "fd 0 is not a listening socket: run under spawn-fcgi or "
+		         "mod_fcgid, or pass --listen unix:/path or --listen 127.0.0.1:9000");
 		return -1;
 	}
 	*fd = 0;
@@ -245,12 +248,14 @@ static void fcgi_wrong_role(struct fcgi_req *req, const struct fcgi_server *srv,
 	unsigned long n = atomic_fetch_add(&count, 1) + 1;
 
 	if ((n & (n - 1)) == 0) /* 1st, 2nd, 4th, 8th...: loud but bounded */
-		log_error("%s got a request in FastCGI role %s, which it does not serve (%lu so far): "
-		          "fix the web server configuration (see README: integration guides)",
-		          srv->program, role ? role : "(none)", n);
-	fcgi_printf(req, "Status: 500 Internal Server Error\r\nContent-Type: application/json\r\n"
-	                 "Cache-Control: no-store\r\n\r\n"
-	                 "{\"error\":\"wrong FastCGI role for this program\",\"code\":\"WRONG_ROLE\"}");
+		log_error(
+		    "%s got a request in FastCGI role %s, which it does not serve (%lu so far): "
+		    "fix the web server configuration (see README: integration guides)",
+		    srv->program, role ? role : "(none)", n);
+	fcgi_printf(req,
+	            "Status: 500 Internal Server Error\r\nContent-Type: application/json\r\n"
+	            "Cache-Control: no-store\r\n\r\n"
+	            "{\"error\":\"wrong FastCGI role for this program\",\"code\":\"WRONG_ROLE\"}");
 }
 
 static void *fcgi_worker_main(void *arg)
@@ -285,11 +290,11 @@ static void *fcgi_worker_main(void *arg)
 				continue;
 			/* e.g. EMFILE: back off briefly instead of spinning, give up if it persists */
 			if (++errors > 1000) {
-				log_error("worker %d: accept keeps failing (%s), stopping", w->index,
-				          strerror(-rc));
+				log_error("worker %d: accept keeps failing (%s), stopping",
+				          w->index, strerror(-rc));
 				break;
 			}
-			nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+			nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
 			continue;
 		}
 		errors = 0;
@@ -346,10 +351,11 @@ static void fcgi_stop_workers(struct fcgi_worker *w, int n)
 			}
 		}
 		if (left > 0)
-			nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+			nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
 	} while (left > 0 && fcgi_ms_since(&t0) < FCGI_GRACE_MS);
 	if (left > 0) {
-		log_warn("%d worker(s) still busy after %d ms; exiting anyway", left, FCGI_GRACE_MS);
+		log_warn("%d worker(s) still busy after %d ms; exiting anyway", left,
+		         FCGI_GRACE_MS);
 		return;
 	}
 	for (int i = 0; i < n; i++)
@@ -358,7 +364,7 @@ static void fcgi_stop_workers(struct fcgi_worker *w, int n)
 
 int fcgi_serve(const struct fcgi_server *srv)
 {
-	struct sigaction sa = {.sa_handler = fcgi_wake_handler}; /* no SA_RESTART, on purpose */
+	struct sigaction sa = { .sa_handler = fcgi_wake_handler }; /* no SA_RESTART, on purpose */
 	sigset_t stop;
 	struct fcgi_worker *workers;
 	int started = 0, sig = 0;
@@ -399,7 +405,8 @@ int fcgi_serve(const struct fcgi_server *srv)
 				continue;
 			if (sig != SIGHUP)
 				break;
-			log_info("SIGHUP ignored: restart the process to apply a new configuration");
+			log_info(
+			    "SIGHUP ignored: restart the process to apply a new configuration");
 		}
 		log_info("signal %d: shutting down", sig);
 	}

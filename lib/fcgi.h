@@ -17,11 +17,11 @@ struct fcgi_req;
 typedef void (*fcgi_handler_fn)(struct fcgi_req *req, void *thread_ctx);
 
 struct fcgi_server {
-	const char *program;    /* for messages */
-	int listen_fd;          /* from fcgi_listen_open */
-	int threads;            /* worker threads */
-	unsigned roles;         /* FCGI_ROLE_* bits this program serves */
-	void *app;              /* passed to thread_init */
+	const char *program; /* for messages */
+	int listen_fd;       /* from fcgi_listen_open */
+	int threads;         /* worker threads */
+	unsigned roles;      /* FCGI_ROLE_* bits this program serves */
+	void *app;           /* passed to thread_init */
 	/* Per worker: returns its context (e.g. its database handle), NULL on failure. */
 	void *(*thread_init)(void *app, int index);
 	void (*thread_fini)(void *thread_ctx);

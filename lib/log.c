@@ -17,12 +17,11 @@ static struct {
 	enum log_target target;
 	enum log_level level;
 	int fd;
-} log_state = {"postern", LOG_TARGET_STDERR, LOG_LVL_INFO, 2};
+} log_state = { "postern", LOG_TARGET_STDERR, LOG_LVL_INFO, 2 };
 
-static const char *const log_level_names[] = {"error", "warn", "info", "debug"};
+static const char *const log_level_names[] = { "error", "warn", "info", "debug" };
 
-void log_init(const char *ident, enum log_target target, enum log_level level, int facility,
-              int fd)
+void log_init(const char *ident, enum log_target target, enum log_level level, int facility, int fd)
 {
 	snprintf(log_state.ident, sizeof log_state.ident, "%s", ident);
 	log_state.target = target;
@@ -91,7 +90,7 @@ static void log_write_stderr(enum log_level level, const char *msg)
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
-	static const int syslog_prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+	static const int syslog_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	char raw[LOG_LINE_MAX];
 	char esc[LOG_LINE_MAX * 4];
 	va_list ap;

@@ -11,8 +11,15 @@
 
 #define PROGRAM_DEFAULT_CONFIG POSTERN_SYSCONFDIR "/postern.conf"
 
-enum program_action { ACT_SERVE, ACT_CHECK, ACT_PRINT, ACT_EXAMPLE, ACT_REFERENCE, ACT_VERSION,
-                      ACT_HELP };
+enum program_action {
+	ACT_SERVE,
+	ACT_CHECK,
+	ACT_PRINT,
+	ACT_EXAMPLE,
+	ACT_REFERENCE,
+	ACT_VERSION,
+	ACT_HELP
+};
 
 struct program_args {
 	enum program_action action;
@@ -23,38 +30,46 @@ struct program_args {
 
 static void program_usage(const struct program_spec *spec, FILE *out)
 {
-	fprintf(out,
-	        "Usage: %s [-c FILE] [--listen SPEC] [--threads N] [--check-config | --print-config]\n"
-	        "%s\n\n"
-	        "  -c, --config FILE   configuration file (default: $POSTERN_CONFIG, else %s)\n"
-	        "      --listen SPEC   unix:/path, 127.0.0.1:9000 or [::1]:9000 (default: the socket\n"
-	        "                      on fd 0 from spawn-fcgi or mod_fcgid)\n"
-	        "      --threads N     worker threads (overrides `threads`)\n"
-	        "      --check-config  validate the configuration (and secret files) and exit\n"
-	        "      --print-config  print the effective configuration, secrets masked, and exit\n"
-	        "      --config-example    print an example file with every key and its default\n"
-	        "      --config-reference  print the configuration reference (Markdown)\n"
-	        "      --version       print the version\n"
-	        "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n",
-	        spec->name, spec->summary, PROGRAM_DEFAULT_CONFIG);
+	fprintf(
+	    out,
+	    "Usage: %s [-c FILE] [--listen SPEC] [--threads N] [--check-config | --print-config]\n"
+	    "%s\n\n"
+	    "  -c, --config FILE   configuration file (default: $POSTERN_CONFIG, else %s)\n"
+	    "      --listen SPEC   unix:/path, 127.0.0.1:9000 or [::1]:9000 (default: the socket\n"
+	    "                      on fd 0 from spawn-fcgi or mod_fcgid)\n"
+	    "      --threads N     worker threads (overrides `threads`)\n"
+	    "      --check-config  validate the configuration (and secret files) and exit\n"
+	    "      --print-config  print the effective configuration, secrets masked, and exit\n"
+	    "      --config-example    print an example file with every key and its default\n"
+	    "      --config-reference  print the configuration reference (Markdown)\n"
+	    "      --version       print the version\n"
+	    "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n",
+	    spec->name, spec->summary, PROGRAM_DEFAULT_CONFIG);
 }
 
 static int program_parse_args(int argc, char **argv, const struct program_spec *spec,
                               struct program_args *a)
 {
-	enum { OPT_CHECK = 256, OPT_PRINT, OPT_EXAMPLE, OPT_REFERENCE, OPT_LISTEN, OPT_THREADS,
-	       OPT_VERSION };
+	enum {
+		OPT_CHECK = 256,
+		OPT_PRINT,
+		OPT_EXAMPLE,
+		OPT_REFERENCE,
+		OPT_LISTEN,
+		OPT_THREADS,
+		OPT_VERSION
+	};
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", no_argument, NULL, OPT_CHECK},
-		{"print-config", no_argument, NULL, OPT_PRINT},
-		{"config-example", no_argument, NULL, OPT_EXAMPLE},
-		{"config-reference", no_argument, NULL, OPT_REFERENCE},
-		{"listen", required_argument, NULL, OPT_LISTEN},
-		{"threads", required_argument, NULL, OPT_THREADS},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "print-config", no_argument, NULL, OPT_PRINT },
+		{ "config-example", no_argument, NULL, OPT_EXAMPLE },
+		{ "config-reference", no_argument, NULL, OPT_REFERENCE },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "threads", required_argument, NULL, OPT_THREADS },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
@@ -95,7 +110,8 @@ static int program_load(const struct program_spec *spec, const struct program_ar
 	}
 	if (config_load(cfg, a->config, err, sizeof err) != 0 ||
 	    (a->listen && config_set(cfg, "listen", a->listen, "--listen", err, sizeof err) != 0) ||
-	    (a->threads && config_set(cfg, "threads", a->threads, "--threads", err, sizeof err) != 0)) {
+	    (a->threads &&
+	     config_set(cfg, "threads", a->threads, "--threads", err, sizeof err) != 0)) {
 		fprintf(stderr, "%s: configuration error:\n%s", spec->name, err);
 		if (err[0] != '\0' && err[strlen(err) - 1] != '\n')
 			fputc('\n', stderr);
@@ -107,11 +123,11 @@ static int program_load(const struct program_spec *spec, const struct program_ar
 
 static int program_syslog_facility(int idx)
 {
-	static const int facilities[] = {LOG_AUTH,   LOG_AUTHPRIV, LOG_DAEMON, LOG_LOCAL0,
-	                                 LOG_LOCAL1, LOG_LOCAL2,   LOG_LOCAL3, LOG_LOCAL4,
-	                                 LOG_LOCAL5, LOG_LOCAL6,   LOG_LOCAL7};
+	static const int facilities[] = { LOG_AUTH,   LOG_AUTHPRIV, LOG_DAEMON, LOG_LOCAL0,
+		                          LOG_LOCAL1, LOG_LOCAL2,   LOG_LOCAL3, LOG_LOCAL4,
+		                          LOG_LOCAL5, LOG_LOCAL6,   LOG_LOCAL7 };
 	return idx >= 0 && idx < (int)(sizeof facilities / sizeof facilities[0]) ? facilities[idx]
-	                                                                          : LOG_AUTHPRIV;
+	                                                                         : LOG_AUTHPRIV;
 }
 
 static int program_serve(const struct program_spec *spec, const struct config *cfg)
@@ -129,7 +145,8 @@ static int program_serve(const struct program_spec *spec, const struct config *c
 
 	log_init(spec->name, (enum log_target)cfg->log_target, (enum log_level)cfg->log_level,
 	         program_syslog_facility(cfg->syslog_facility), 2);
-	if (fcgi_listen_open(cfg->listen ? cfg->listen : "", &srv.listen_fd, err, sizeof err) != 0) {
+	if (fcgi_listen_open(cfg->listen ? cfg->listen : "", &srv.listen_fd, err, sizeof err) !=
+	    0) {
 		log_error("%s", err);
 		return 1;
 	}
@@ -150,20 +167,11 @@ int program_main(int argc, char **argv, const struct program_spec *spec)
 	if (program_parse_args(argc, argv, spec, &a) != 0)
 		return 2;
 	switch (a.action) {
-	case ACT_HELP:
-		program_usage(spec, stdout);
-		return 0;
-	case ACT_VERSION:
-		printf("%s %s\n", spec->name, POSTERN_VERSION);
-		return 0;
-	case ACT_EXAMPLE:
-		config_write_example(stdout);
-		return 0;
-	case ACT_REFERENCE:
-		config_write_reference(stdout);
-		return 0;
-	default:
-		break;
+	case ACT_HELP: program_usage(spec, stdout); return 0;
+	case ACT_VERSION: printf("%s %s\n", spec->name, POSTERN_VERSION); return 0;
+	case ACT_EXAMPLE: config_write_example(stdout); return 0;
+	case ACT_REFERENCE: config_write_reference(stdout); return 0;
+	default: break;
 	}
 	if (program_load(spec, &a, &cfg) != 0)
 		return 2;

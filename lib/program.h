@@ -6,9 +6,9 @@
 #include "fcgi.h"
 
 struct program_spec {
-	const char *name;   /* "postern-authorizer" */
+	const char *name;    /* "postern-authorizer" */
 	const char *summary; /* one line for --help */
-	unsigned roles;     /* FCGI_ROLE_* bits served */
+	unsigned roles;      /* FCGI_ROLE_* bits served */
 	/* Called once after the configuration is loaded and before serving; returns the app
 	 * state passed to thread_init, or NULL on failure (after logging why). */
 	void *(*start)(const struct config *cfg);

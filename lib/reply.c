@@ -8,10 +8,18 @@ static const struct {
 	int status;
 	const char *reason;
 } reply_reasons[] = {
-	{200, "OK"},           {204, "No Content"},        {302, "Found"},
-	{400, "Bad Request"},  {401, "Unauthorized"},      {403, "Forbidden"},
-	{404, "Not Found"},    {405, "Method Not Allowed"}, {413, "Content Too Large"},
-	{429, "Too Many Requests"}, {500, "Internal Server Error"}, {503, "Service Unavailable"},
+	{ 200, "OK" },
+	{ 204, "No Content" },
+	{ 302, "Found" },
+	{ 400, "Bad Request" },
+	{ 401, "Unauthorized" },
+	{ 403, "Forbidden" },
+	{ 404, "Not Found" },
+	{ 405, "Method Not Allowed" },
+	{ 413, "Content Too Large" },
+	{ 429, "Too Many Requests" },
+	{ 500, "Internal Server Error" },
+	{ 503, "Service Unavailable" },
 };
 
 const char *reply_reason(int status)

@@ -33,11 +33,11 @@ static void *resp_thread_init(void *appv, int index)
 	snprintf(name, sizeof name, "postern-responder/%d", index);
 	t->app = app;
 	t->db = db_new(&(struct db_opts){
-		.conninfo = app->cfg->database,
-		.connect_timeout_ms = app->cfg->db_connect_timeout,
-		.statement_timeout_ms = app->cfg->db_statement_timeout,
-		.retry_interval_ms = app->cfg->db_retry_interval,
-		.application_name = name,
+	    .conninfo = app->cfg->database,
+	    .connect_timeout_ms = app->cfg->db_connect_timeout,
+	    .statement_timeout_ms = app->cfg->db_statement_timeout,
+	    .retry_interval_ms = app->cfg->db_retry_interval,
+	    .application_name = name,
 	});
 	if (t->db == NULL) {
 		free(t);
@@ -58,7 +58,8 @@ int main(int argc, char **argv)
 {
 	static const struct program_spec spec = {
 		.name = "postern-responder",
-		.summary = "Postern's FastCGI responder: login, logout, tokens and keys under /auth/.",
+		.summary =
+		    "Postern's FastCGI responder: login, logout, tokens and keys under /auth/.",
 		.roles = FCGI_ROLE_RESPONDER,
 		.start = resp_start,
 		.stop = resp_stop,

@@ -12,8 +12,8 @@ static const struct resp_route {
 	const char *path;
 	void (*fn)(struct resp_ctx *c);
 } resp_routes[] = {
-	{"GET", "/health", resp_health},
-	{"HEAD", "/health", resp_health},
+	{ "GET", "/health", resp_health },
+	{ "HEAD", "/health", resp_health },
 };
 
 void resp_route(struct fcgi_req *req, void *thread_ctx)
@@ -32,7 +32,8 @@ void resp_route(struct fcgi_req *req, void *thread_ctx)
 	}
 	memcpy(path, uri, n);
 	path[n] = '\0';
-	if (strncmp(path, cfg->auth_prefix, plen) != 0 || (path[plen] != '/' && path[plen] != '\0')) {
+	if (strncmp(path, cfg->auth_prefix, plen) != 0 ||
+	    (path[plen] != '/' && path[plen] != '\0')) {
 		reply_error(req, 404, NULL, "NOT_FOUND", "no such endpoint");
 		return;
 	}
@@ -41,7 +42,7 @@ void resp_route(struct fcgi_req *req, void *thread_ctx)
 			continue;
 		path_known = true;
 		if (strcmp(resp_routes[i].method, method) == 0) {
-			struct resp_ctx c = {req, thread_ctx, method, path + plen};
+			struct resp_ctx c = { req, thread_ctx, method, path + plen };
 			resp_routes[i].fn(&c);
 			return;
 		}

@@ -31,15 +31,16 @@ const char *test_write_file(const char *dir, const char *name, const char *text,
 	return path;
 }
 
+static Suite *(*const unit_suites[])(void) = { suite_base64url, suite_config, suite_crypto,
+	                                       suite_db,        suite_fcgi,   suite_log };
+
 int main(void)
 {
-	Suite *(*const suites[])(void) = {suite_base64url, suite_config, suite_crypto,
-	                                  suite_db,        suite_fcgi,   suite_log};
 	SRunner *sr = srunner_create(NULL);
 	int failed;
 
-	for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
-		srunner_add_suite(sr, suites[i]());
+	for (size_t i = 0; i < sizeof unit_suites / sizeof unit_suites[0]; i++)
+		srunner_add_suite(sr, unit_suites[i]());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

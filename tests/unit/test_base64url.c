@@ -8,8 +8,14 @@ static const struct {
 	const char *raw;
 	const char *enc;
 } b64_vectors[] = {
-	{"", ""},         {"f", "Zg"},         {"fo", "Zm8"},         {"foo", "Zm9v"},
-	{"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}, {"\xfb\xff", "-_8"},
+	{ "", "" },
+	{ "f", "Zg" },
+	{ "fo", "Zm8" },
+	{ "foo", "Zm9v" },
+	{ "foob", "Zm9vYg" },
+	{ "fooba", "Zm9vYmE" },
+	{ "foobar", "Zm9vYmFy" },
+	{ "\xfb\xff", "-_8" },
 };
 
 START_TEST(test_vectors)

@@ -11,55 +11,62 @@ static const struct {
 	const char *text;
 	const char *error;
 } cfg_cases[] = {
-	{"", ""},
-	{"# only a comment\n\n   \t\n", ""},
-	{"threads = 8\r\n", ""},
-	{"threads=8", ""},
-	{"threads = 0\n", "t.conf:1: threads: expected an integer from 1 to 256, got \"0\"\n"},
-	{"threads = 257\n", "t.conf:1: threads: expected an integer from 1 to 256, got \"257\"\n"},
-	{"threads = 4x\n", "t.conf:1: threads: expected an integer from 1 to 256, got \"4x\"\n"},
-	{"threads = 99999999999999999999\n",
-	 "t.conf:1: threads: expected an integer from 1 to 256, got \"99999999999999999999\"\n"},
-	{"threads =\n", "t.conf:1: threads: expected an integer from 1 to 256, got \"\"\n"},
-	{"\nthreds = 3\n", "t.conf:2: threds: unknown key (did you mean threads?)\n"},
-	{"frobnicate = 3\n", "t.conf:1: frobnicate: unknown key\n"},
-	{"Threads = 3\n", "t.conf:1: malformed key (lower-case letters, digits and _ only)\n"},
-	{"threads 3\n", "t.conf:1: expected \"key = value\" (comments start a line with #)\n"},
-	{"threads = 2\nthreads = 3\n", "t.conf:2: threads: set twice (first on line 1)\n"},
-	{"log_level = loud\n",
-	 "t.conf:1: log_level: expected one of error|warn|info|debug, got \"loud\"\n"},
-	{"log_level = infox\n",
-	 "t.conf:1: log_level: expected one of error|warn|info|debug, got \"infox\"\n"},
-	{"db_statement_timeout = 5\n", ""}, /* a bare number means seconds */
-	{"db_statement_timeout = 61\n", "t.conf:1: db_statement_timeout: expected a duration from "
-	                                "10ms to 1m (units ms, s, m, h, d), got \"61\"\n"},
-	{"db_statement_timeout = 5ms\n", "t.conf:1: db_statement_timeout: expected a duration from "
-	                                 "10ms to 1m (units ms, s, m, h, d), got \"5ms\"\n"},
-	{"db_statement_timeout = 2sec\n", "t.conf:1: db_statement_timeout: expected a duration from "
-	                                  "10ms to 1m (units ms, s, m, h, d), got \"2sec\"\n"},
-	{"db_statement_timeout = -1s\n", "t.conf:1: db_statement_timeout: expected a duration from "
-	                                 "10ms to 1m (units ms, s, m, h, d), got \"-1s\"\n"},
-	{"database = dbname=x nope=1\n",
-	 "t.conf:1: database: not a valid libpq connection string: invalid connection option "
-	 "\"nope\"\n"},
-	{"listen = 127.0.0.1\n", "t.conf:1: listen: expected unix:/path, an IPv4 address and port "
-	                         "(127.0.0.1:9000) or [IPv6]:port (numeric only), got \"127.0.0.1\"\n"},
-	{"listen = localhost:9000\n",
-	 "t.conf:1: listen: expected unix:/path, an IPv4 address and port (127.0.0.1:9000) or "
-	 "[IPv6]:port (numeric only), got \"localhost:9000\"\n"},
-	{"listen = 127.0.0.1:70000\n",
-	 "t.conf:1: listen: expected unix:/path, an IPv4 address and port (127.0.0.1:9000) or "
-	 "[IPv6]:port (numeric only), got \"127.0.0.1:70000\"\n"},
-	{"listen = unix:relative.sock\n",
-	 "t.conf:1: listen: unix: needs an absolute path shorter than 108 bytes\n"},
-	{"auth_prefix = /auth/\n", "t.conf:1: auth_prefix: expected a path like /auth (leading "
-	                           "slash, no trailing slash, at most 128 characters), got \"/auth/\"\n"},
-	{"auth_prefix = /a/../b\n", "t.conf:1: auth_prefix: only letters, digits, '-', '_', '.' and "
-	                            "single '/' between segments are allowed, got \"/a/../b\"\n"},
+	{ "", "" },
+	{ "# only a comment\n\n   \t\n", "" },
+	{ "threads = 8\r\n", "" },
+	{ "threads=8", "" },
+	{ "threads = 0\n", "t.conf:1: threads: expected an integer from 1 to 256, got \"0\"\n" },
+	{ "threads = 257\n",
+	  "t.conf:1: threads: expected an integer from 1 to 256, got \"257\"\n" },
+	{ "threads = 4x\n", "t.conf:1: threads: expected an integer from 1 to 256, got \"4x\"\n" },
+	{ "threads = 99999999999999999999\n",
+	  "t.conf:1: threads: expected an integer from 1 to 256, got \"99999999999999999999\"\n" },
+	{ "threads =\n", "t.conf:1: threads: expected an integer from 1 to 256, got \"\"\n" },
+	{ "\nthreds = 3\n", "t.conf:2: threds: unknown key (did you mean threads?)\n" },
+	{ "frobnicate = 3\n", "t.conf:1: frobnicate: unknown key\n" },
+	{ "Threads = 3\n", "t.conf:1: malformed key (lower-case letters, digits and _ only)\n" },
+	{ "threads 3\n", "t.conf:1: expected \"key = value\" (comments start a line with #)\n" },
+	{ "threads = 2\nthreads = 3\n", "t.conf:2: threads: set twice (first on line 1)\n" },
+	{ "log_level = loud\n",
+	  "t.conf:1: log_level: expected one of error|warn|info|debug, got \"loud\"\n" },
+	{ "log_level = infox\n",
+	  "t.conf:1: log_level: expected one of error|warn|info|debug, got \"infox\"\n" },
+	{ "db_statement_timeout = 5\n", "" }, /* a bare number means seconds */
+	{ "db_statement_timeout = 61\n", "t.conf:1: db_statement_timeout: expected a duration from "
+	                                 "10ms to 1m (units ms, s, m, h, d), got \"61\"\n" },
+	{ "db_statement_timeout = 5ms\n",
+	  "t.conf:1: db_statement_timeout: expected a duration from "
+	  "10ms to 1m (units ms, s, m, h, d), got \"5ms\"\n" },
+	{ "db_statement_timeout = 2sec\n",
+	  "t.conf:1: db_statement_timeout: expected a duration from "
+	  "10ms to 1m (units ms, s, m, h, d), got \"2sec\"\n" },
+	{ "db_statement_timeout = -1s\n",
+	  "t.conf:1: db_statement_timeout: expected a duration from "
+	  "10ms to 1m (units ms, s, m, h, d), got \"-1s\"\n" },
+	{ "database = dbname=x nope=1\n",
+	  "t.conf:1: database: not a valid libpq connection string: invalid connection option "
+	  "\"nope\"\n" },
+	{ "listen = 127.0.0.1\n",
+	  "t.conf:1: listen: expected unix:/path, an IPv4 address and port "
+	  "(127.0.0.1:9000) or [IPv6]:port (numeric only), got \"127.0.0.1\"\n" },
+	{ "listen = localhost:9000\n",
+	  "t.conf:1: listen: expected unix:/path, an IPv4 address and port (127.0.0.1:9000) or "
+	  "[IPv6]:port (numeric only), got \"localhost:9000\"\n" },
+	{ "listen = 127.0.0.1:70000\n",
+	  "t.conf:1: listen: expected unix:/path, an IPv4 address and port (127.0.0.1:9000) or "
+	  "[IPv6]:port (numeric only), got \"127.0.0.1:70000\"\n" },
+	{ "listen = unix:relative.sock\n",
+	  "t.conf:1: listen: unix: needs an absolute path shorter than 108 bytes\n" },
+	{ "auth_prefix = /auth/\n",
+	  "t.conf:1: auth_prefix: expected a path like /auth (leading "
+	  "slash, no trailing slash, at most 128 characters), got \"/auth/\"\n" },
+	{ "auth_prefix = /a/../b\n",
+	  "t.conf:1: auth_prefix: only letters, digits, '-', '_', '.' and "
+	  "single '/' between segments are allowed, got \"/a/../b\"\n" },
 	/* every problem is reported, each with its line */
-	{"threads = x\n# fine\nlog_level = no\n",
-	 "t.conf:1: threads: expected an integer from 1 to 256, got \"x\"\n"
-	 "t.conf:3: log_level: expected one of error|warn|info|debug, got \"no\"\n"},
+	{ "threads = x\n# fine\nlog_level = no\n",
+	  "t.conf:1: threads: expected an integer from 1 to 256, got \"x\"\n"
+	  "t.conf:3: log_level: expected one of error|warn|info|debug, got \"no\"\n" },
 };
 
 START_TEST(test_cases)
@@ -144,7 +151,8 @@ START_TEST(test_load_and_secrets)
 	struct config cfg;
 
 	test_write_file(dir, "server.key", KEY, 0600);
-	snprintf(conf, sizeof conf, "%s", test_write_file(dir, "p.conf", "server_key_file = server.key\n", 0644));
+	snprintf(conf, sizeof conf, "%s",
+	         test_write_file(dir, "p.conf", "server_key_file = server.key\n", 0644));
 	ck_assert_int_eq(config_init(&cfg), 0);
 	ck_assert_int_eq(config_load(&cfg, conf, err, sizeof err), 0);
 	ck_assert_uint_eq(cfg.server_key_file.len, strlen(KEY) - 1); /* trailing newline dropped */
@@ -157,7 +165,8 @@ START_TEST(test_load_and_secrets)
 	ck_assert_int_eq(config_load(&cfg, conf, err, sizeof err), -1);
 	snprintf(want, sizeof want,
 	         "%s:1: server_key_file: %s/server.key is readable or writable by group or others "
-	         "(mode 0644): chmod 600 it\n", conf, dir);
+	         "(mode 0644): chmod 600 it\n",
+	         conf, dir);
 	ck_assert_str_eq(err, want);
 	config_free(&cfg);
 
@@ -166,7 +175,8 @@ START_TEST(test_load_and_secrets)
 	ck_assert_int_eq(config_init(&cfg), 0);
 	ck_assert_int_eq(config_load(&cfg, conf, err, sizeof err), -1);
 	snprintf(want, sizeof want,
-	         "%s:1: server_key_file: %s/server.key holds 5 bytes; expected 32 to 4096\n", conf, dir);
+	         "%s:1: server_key_file: %s/server.key holds 5 bytes; expected 32 to 4096\n", conf,
+	         dir);
 	ck_assert_str_eq(err, want);
 	config_free(&cfg);
 
@@ -174,9 +184,10 @@ START_TEST(test_load_and_secrets)
 	test_write_file(dir, "p.conf", "server_key_file = /nonexistent/key\n", 0644);
 	ck_assert_int_eq(config_init(&cfg), 0);
 	ck_assert_int_eq(config_load(&cfg, conf, err, sizeof err), -1);
-	snprintf(want, sizeof want,
-	         "%s:1: server_key_file: /nonexistent/key: cannot open: No such file or directory\n",
-	         conf);
+	snprintf(
+	    want, sizeof want,
+	    "%s:1: server_key_file: /nonexistent/key: cannot open: No such file or directory\n",
+	    conf);
 	ck_assert_str_eq(err, want);
 	config_free(&cfg);
 
@@ -191,7 +202,8 @@ START_TEST(test_load_and_secrets)
 	/* no such config file */
 	ck_assert_int_eq(config_init(&cfg), 0);
 	ck_assert_int_eq(config_load(&cfg, "/nonexistent/postern.conf", err, sizeof err), -1);
-	ck_assert_str_eq(err, "/nonexistent/postern.conf: cannot open: No such file or directory\n");
+	ck_assert_str_eq(err,
+	                 "/nonexistent/postern.conf: cannot open: No such file or directory\n");
 	config_free(&cfg);
 }
 END_TEST

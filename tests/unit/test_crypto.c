@@ -39,7 +39,7 @@ END_TEST
 
 START_TEST(test_tokens)
 {
-	static const char *const prefixes[] = {"pst_s_", "pst_k_", "pst_l_", "pst_r_", "pst_t_"};
+	static const char *const prefixes[] = { "pst_s_", "pst_k_", "pst_l_", "pst_r_", "pst_t_" };
 	char a[CRYPTO_TOKEN_LEN + 1], b[CRYPTO_TOKEN_LEN + 1];
 
 	for (int k = 0; k < TOKEN_KIND_COUNT; k++) {
@@ -56,12 +56,12 @@ END_TEST
 static const char *const token_rejects[] = {
 	"",
 	"pst_s_",
-	"pst_x_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* unknown kind */
-	"pst_s_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB", /* non-canonical last char */
-	"pst_s_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",  /* short */
+	"pst_x_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",  /* unknown kind */
+	"pst_s_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB",  /* non-canonical last char */
+	"pst_s_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",   /* short */
 	"pst_s_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* long */
-	"pst_s_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", /* padding */
-	"PST_S_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* case */
+	"pst_s_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",  /* padding */
+	"PST_S_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",  /* case */
 };
 
 START_TEST(test_token_rejects)
@@ -72,7 +72,7 @@ END_TEST
 
 START_TEST(test_equal_and_wipe)
 {
-	unsigned char a[8] = {1, 2, 3, 4, 5, 6, 7, 8}, b[8] = {1, 2, 3, 4, 5, 6, 7, 9};
+	unsigned char a[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, b[8] = { 1, 2, 3, 4, 5, 6, 7, 9 };
 	static const unsigned char zero[8];
 
 	ck_assert(crypto_equal(a, a, 8));
@@ -120,7 +120,8 @@ Suite *suite_crypto(void)
 	tcase_add_test(tc, test_sha256_vector);
 	tcase_add_test(tc, test_hmac_rfc4231_case2);
 	tcase_add_test(tc, test_tokens);
-	tcase_add_loop_test(tc, test_token_rejects, 0, sizeof token_rejects / sizeof token_rejects[0]);
+	tcase_add_loop_test(tc, test_token_rejects, 0,
+	                    sizeof token_rejects / sizeof token_rejects[0]);
 	tcase_add_test(tc, test_equal_and_wipe);
 	tcase_add_test(tc, test_bcrypt);
 	suite_add_tcase(s, tc);

@@ -12,7 +12,8 @@ START_TEST(test_conninfo_check)
 {
 	char err[256];
 
-	ck_assert_int_eq(db_conninfo_check("dbname=postern host=/run/postgresql", err, sizeof err), 0);
+	ck_assert_int_eq(db_conninfo_check("dbname=postern host=/run/postgresql", err, sizeof err),
+	                 0);
 	ck_assert_int_eq(db_conninfo_check("postgresql://u@localhost/postern", err, sizeof err), 0);
 	ck_assert_int_eq(db_conninfo_check("dbname=postern bogus=1", err, sizeof err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "bogus"));
@@ -39,7 +40,7 @@ END_TEST
 /* Counts connection attempts: a unix socket where PostgreSQL's would be, never answered. */
 static int fake_pg_socket(const char *dir)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
 
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%s/.s.PGSQL.5432", dir);
@@ -72,11 +73,11 @@ START_TEST(test_unavailable_fails_fast)
 
 	snprintf(conninfo, sizeof conninfo, "host=%s dbname=postern", dir);
 	db = db_new(&(struct db_opts){
-		.conninfo = conninfo,
-		.connect_timeout_ms = 1000,
-		.statement_timeout_ms = 100,
-		.retry_interval_ms = 60000,
-		.application_name = "unit",
+	    .conninfo = conninfo,
+	    .connect_timeout_ms = 1000,
+	    .statement_timeout_ms = 100,
+	    .retry_interval_ms = 60000,
+	    .application_name = "unit",
 	});
 	ck_assert_ptr_nonnull(db);
 	ck_assert_int_eq(db_ping(db), DB_UNAVAILABLE);

@@ -12,21 +12,21 @@ static const struct {
 	const char *spec;
 	int ok;
 } listen_cases[] = {
-	{"", 1},
-	{"unix:/run/postern/authz.sock", 1},
-	{"127.0.0.1:9000", 1},
-	{"[::1]:9000", 1},
-	{"0.0.0.0:1", 1},
-	{"127.0.0.1:0", 0},
-	{"127.0.0.1:65536", 0},
-	{"127.0.0.1:", 0},
-	{":9000", 0},
-	{"localhost:9000", 0}, /* numeric only: no DNS at start-up */
-	{"::1:9000", 0},       /* IPv6 needs brackets */
-	{"[::1]9000", 0},
-	{"unix:", 0},
-	{"unix:rel/path", 0},
-	{"127.0.0.1:9000x", 0},
+	{ "", 1 },
+	{ "unix:/run/postern/authz.sock", 1 },
+	{ "127.0.0.1:9000", 1 },
+	{ "[::1]:9000", 1 },
+	{ "0.0.0.0:1", 1 },
+	{ "127.0.0.1:0", 0 },
+	{ "127.0.0.1:65536", 0 },
+	{ "127.0.0.1:", 0 },
+	{ ":9000", 0 },
+	{ "localhost:9000", 0 }, /* numeric only: no DNS at start-up */
+	{ "::1:9000", 0 },       /* IPv6 needs brackets */
+	{ "[::1]9000", 0 },
+	{ "unix:", 0 },
+	{ "unix:rel/path", 0 },
+	{ "127.0.0.1:9000x", 0 },
 };
 
 START_TEST(test_listen_check)

@@ -1,0 +1,10 @@
+/* fuzz: the libFuzzer entry point every target in tests/fuzz/ defines. */
+#ifndef POSTERN_FUZZ_H
+#define POSTERN_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#endif
