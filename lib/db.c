@@ -108,6 +108,24 @@ static void db_log_pq(const char *what, const char *msg)
 	log_error("database: %s: %.*s", what, (int)n, msg ? msg : "");
 }
 
+/* A schema older than this build would fail in confusing ways later: refuse it up front. */
+static int db_check_version(struct db *db)
+{
+	PGresult *res = PQexecPrepared(db->conn, db_statements[DB_STMT_SCHEMA_VERSION].name, 0, NULL,
+	                               NULL, NULL, 0);
+	int version = -1;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		version = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (version < DB_SCHEMA_VERSION) {
+		log_error("database: schema version %d, this build needs %d: apply sql/install.sql",
+		          version, DB_SCHEMA_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
 static int db_setup(struct db *db)
 {
 	char timeout[32];
@@ -136,7 +154,7 @@ static int db_setup(struct db *db)
 		}
 		PQclear(res);
 	}
-	return 0;
+	return db_check_version(db);
 }
 
 static int db_connect(struct db *db)

@@ -12,6 +12,9 @@ enum db_status {
 	DB_ERROR = -2,       /* the database refused the statement: a bug or a schema mismatch */
 };
 
+/* The schema version (sql/migrations) this build needs; checked on every new connection. */
+#define DB_SCHEMA_VERSION 1
+
 struct db_opts {
 	const char *conninfo;
 	long connect_timeout_ms;

@@ -230,15 +230,31 @@ int fcgi_write(struct fcgi_req *req, const void *buf, size_t n)
 	return FCGX_PutStr(buf, (int)n, req->fx.out) == (int)n ? 0 : -1;
 }
 
+/* Formats with the C library: libfcgi's own FCGX_FPrintF knows no %zu and writes garbage. */
 int fcgi_printf(struct fcgi_req *req, const char *fmt, ...)
 {
+	char stack[2048];
+	char *buf = stack;
 	va_list ap;
-	int rc;
+	int n, rc;
 
 	va_start(ap, fmt);
-	rc = FCGX_VFPrintF(req->fx.out, fmt, ap);
+	n = vsnprintf(stack, sizeof stack, fmt, ap);
 	va_end(ap);
-	return rc < 0 ? -1 : 0;
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= sizeof stack) {
+		buf = malloc((size_t)n + 1);
+		if (buf == NULL)
+			return -1;
+		va_start(ap, fmt);
+		vsnprintf(buf, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	rc = fcgi_write(req, buf, (size_t)n);
+	if (buf != stack)
+		free(buf);
+	return rc;
 }
 
 /* A request in a role this program does not serve: a misconfigured web server. */

@@ -3,6 +3,7 @@
 
 #include "reply.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define RESP_URI_MAX 8192
@@ -15,6 +16,24 @@ static const struct resp_route {
 	{ "GET", "/health", resp_health },
 	{ "HEAD", "/health", resp_health },
 };
+
+/* 405 with the Allow header listing the methods the route table has for this path. */
+static void resp_method_not_allowed(struct fcgi_req *req, const char *subpath)
+{
+	char allow[128] = "Allow: ";
+	size_t n = strlen(allow);
+
+	for (size_t i = 0; i < sizeof resp_routes / sizeof resp_routes[0]; i++) {
+		if (strcmp(resp_routes[i].path, subpath) != 0)
+			continue;
+		n += (size_t)snprintf(allow + n, sizeof allow - n, "%s%s",
+		                      n > strlen("Allow: ") ? ", " : "", resp_routes[i].method);
+		if (n >= sizeof allow - 3)
+			break;
+	}
+	snprintf(allow + n, sizeof allow - n, "\r\n");
+	reply_error(req, 405, allow, "METHOD_NOT_ALLOWED", "method not allowed here");
+}
 
 void resp_route(struct fcgi_req *req, void *thread_ctx)
 {
@@ -48,7 +67,7 @@ void resp_route(struct fcgi_req *req, void *thread_ctx)
 		}
 	}
 	if (path_known)
-		reply_error(req, 405, NULL, "METHOD_NOT_ALLOWED", "method not allowed here");
+		resp_method_not_allowed(req, path + plen);
 	else
 		reply_error(req, 404, NULL, "NOT_FOUND", "no such endpoint");
 }

@@ -1,0 +1,42 @@
+-- Postern: install or upgrade the PostgreSQL layer.
+--
+--   psql -v ON_ERROR_STOP=1 -d yourdb -f sql/install.sql
+--
+-- Idempotent: creates schema postern, postern.schema_version and the three group roles if
+-- missing, then applies, each in its own transaction, only the migrations whose version is not
+-- yet recorded in postern.schema_version.  Running it again changes nothing.
+\set ON_ERROR_STOP 1
+\set QUIET 1
+SET client_min_messages = warning;
+
+CREATE SCHEMA IF NOT EXISTS postern;
+CREATE TABLE IF NOT EXISTS postern.schema_version (
+    version    int PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Group roles are cluster-wide; create them only if missing.
+DO $$
+DECLARE r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['postern_authorizer', 'postern_responder', 'postern_admin'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Migration 001: the whole schema.
+SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 1) AS postern_need_001 \gset
+\if :postern_need_001
+\ir migrations/001_schema.sql
+\endif
+
+-- Add later migrations here, in order, exactly like 001:
+-- SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 2) AS postern_need_002 \gset
+-- \if :postern_need_002
+-- \ir migrations/002_something.sql
+-- \endif
+
+RESET client_min_messages;
