@@ -55,11 +55,11 @@ END_TEST
 
 START_TEST(test_bounds)
 {
-	char small[4];
+	char small[5];
 	unsigned char d[2];
 
-	ck_assert_int_eq(base64url_encode(small, sizeof small, "foo", 3), -1); /* needs 5 */
-	ck_assert_int_eq(base64url_encode(small, 5, "foo", 3), 4);
+	ck_assert_int_eq(base64url_encode(small, 4, "foo", 3), -1); /* needs 4 + NUL */
+	ck_assert_int_eq(base64url_encode(small, sizeof small, "foo", 3), 4);
 	ck_assert_int_eq(base64url_decode(d, sizeof d, "Zm9v", 4), -1); /* 3 bytes into 2 */
 	ck_assert_int_eq(BASE64URL_ENCODED_LEN(32), 43);
 }
