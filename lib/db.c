@@ -111,11 +111,12 @@ static void db_log_pq(const char *what, const char *msg)
 /* A schema older than this build would fail in confusing ways later: refuse it up front. */
 static int db_check_version(struct db *db)
 {
-	PGresult *res = PQexecPrepared(db->conn, db_statements[DB_STMT_SCHEMA_VERSION].name, 0, NULL,
-	                               NULL, NULL, 0);
+	PGresult *res = PQexecPrepared(db->conn, db_statements[DB_STMT_SCHEMA_VERSION].name, 0,
+	                               NULL, NULL, NULL, 0);
 	int version = -1;
 
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    !PQgetisnull(res, 0, 0))
 		version = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	if (version < DB_SCHEMA_VERSION) {

@@ -234,7 +234,7 @@ int fcgi_write(struct fcgi_req *req, const void *buf, size_t n)
 int fcgi_printf(struct fcgi_req *req, const char *fmt, ...)
 {
 	char stack[2048];
-	char *buf = stack;
+	char *heap = NULL;
 	va_list ap;
 	int n, rc;
 
@@ -243,17 +243,16 @@ int fcgi_printf(struct fcgi_req *req, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return -1;
-	if ((size_t)n >= sizeof stack) {
-		buf = malloc((size_t)n + 1);
-		if (buf == NULL)
-			return -1;
-		va_start(ap, fmt);
-		vsnprintf(buf, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-	}
-	rc = fcgi_write(req, buf, (size_t)n);
-	if (buf != stack)
-		free(buf);
+	if ((size_t)n < sizeof stack)
+		return fcgi_write(req, stack, (size_t)n);
+	heap = malloc((size_t)n + 1);
+	if (heap == NULL)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(heap, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	rc = fcgi_write(req, heap, (size_t)n);
+	free(heap);
 	return rc;
 }
 
