@@ -170,3 +170,7 @@ def lighttpd(workdir, programs):
     server.authorizer, server.responder = authz, resp
     yield server
     server.stop()
+
+
+# Apache, nginx and the test backends live in their own module.
+from webserver_fixtures import *  # noqa: E402,F401,F403
