@@ -320,6 +320,71 @@ int config_check_url_prefix(const char *value, char *err, size_t errlen)
 	return 0;
 }
 
+int config_check_cookie_name(const char *value, char *err, size_t errlen)
+{
+	size_t n = strlen(value);
+
+	if (n == 0 || n > 64 ||
+	    strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+	        n ||
+	    strncmp(value, "__", 2) == 0) {
+		snprintf(err, errlen,
+		         "expected 1 to 64 letters, digits, '_' or '-' (not starting with __: the "
+		         "__Host- prefix is added by cookie_secure), got \"%s\"",
+		         value);
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 to 128 printable ASCII characters without spaces or quotes (claims, names). */
+int config_check_word(const char *value, char *err, size_t errlen)
+{
+	size_t n = strlen(value);
+
+	for (size_t i = 0; i < n; i++) {
+		if (value[i] <= ' ' || value[i] >= 0x7f || value[i] == '"' || value[i] == '\\') {
+			n = 0;
+			break;
+		}
+	}
+	if (n == 0 || n > 128) {
+		snprintf(err, errlen,
+		         "expected 1 to 128 printable characters without spaces, quotes or "
+		         "backslashes, got \"%s\"",
+		         value);
+		return -1;
+	}
+	return 0;
+}
+
+/* Each origin is scheme://host[:port] with no path, e.g. https://app.example.com:8443. */
+int config_check_origins(const char *value, char *err, size_t errlen)
+{
+	for (const char *p = value; *p;) {
+		size_t l = strcspn(p, " ");
+		const char *host = NULL;
+
+		if (l > 7 && strncmp(p, "http://", 7) == 0)
+			host = p + 7;
+		else if (l > 8 && strncmp(p, "https://", 8) == 0)
+			host = p + 8;
+		if (host == NULL || strspn(host, "abcdefghijklmnopqrstuvwxyz0123456789.-:[]") <
+		                        l - (size_t)(host - p)) {
+			snprintf(
+			    err, errlen,
+			    "expected origins like https://app.example.com (lower-case, no path), "
+			    "separated by single spaces, got \"%.*s\"",
+			    (int)l, p);
+			return -1;
+		}
+		p += l;
+		if (*p == ' ')
+			p++;
+	}
+	return 0;
+}
+
 int config_init(struct config *cfg)
 {
 	char msg[256];
@@ -327,8 +392,8 @@ int config_init(struct config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
 		const struct config_key *k = &config_keys[i];
-		if (k->def[0] == '\0' && (k->type == CFG_STRING || k->type == CFG_SECRET_FILE))
-			continue; /* unset */
+		if (k->def[0] == '\0' && k->type == CFG_SECRET_FILE)
+			continue; /* unset; strings default to "" so that no reader meets NULL */
 		if (config_assign(cfg, k, k->def, msg, sizeof msg) != 0) {
 			config_free(cfg);
 			return -1;

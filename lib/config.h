@@ -50,7 +50,23 @@ typedef int (*config_check_fn)(const char *value, char *err, size_t errlen);
 	  "signs access tokens and CSRF tokens. Must not be readable by group or others. A relative "  \
 	  "path is relative to this file's directory. Every process and host must share it.")          \
 	X(auth_prefix, CFG_STRING, "/auth", 0, 0, NULL, 0, config_check_url_prefix,                    \
-	  "URL path under which the web server hands requests to postern-responder.")
+	  "URL path under which the web server hands requests to postern-responder.")                  \
+	X(login_url, CFG_STRING, "/auth/login", 0, 0, NULL, 0, config_check_url_prefix,                \
+	  "Where browser navigations without a valid session are redirected (302, with a "             \
+	  "return_to parameter holding the path they asked for).")                                     \
+	X(cookie_name, CFG_STRING, "postern_session", 0, 0, NULL, 0, config_check_cookie_name,         \
+	  "Name of the session cookie; the CSRF cookie is this name + \"_csrf\". With "                \
+	  "cookie_secure on, both get the __Host- prefix.")                                            \
+	X(cookie_secure, CFG_BOOL, "on", 0, 0, NULL, 0, NULL,                                          \
+	  "Cookies are Secure and named __Host-<name>. Turn off only for plain-HTTP development.")     \
+	X(origins, CFG_STRING, "", 0, 0, NULL, 0, config_check_origins,                                \
+	  "Space-separated origins (https://app.example.com) besides the request's own that may "      \
+	  "send cookie-authenticated POST/PUT/PATCH/DELETE requests; all other cross-site ones are "   \
+	  "refused (CSRF).")                                                                           \
+	X(token_issuer, CFG_STRING, "postern", 0, 0, NULL, 0, config_check_word,                       \
+	  "iss claim of the access JWTs the responder signs and the authorizer accepts.")              \
+	X(token_audience, CFG_STRING, "postern", 0, 0, NULL, 0, config_check_word,                     \
+	  "aud claim of those access JWTs; give each deployment sharing a server key its own.")
 
 enum config_log_level { CFG_LOG_ERROR, CFG_LOG_WARN, CFG_LOG_INFO, CFG_LOG_DEBUG };
 enum config_log_target { CFG_LOG_STDERR, CFG_LOG_SYSLOG };
@@ -86,6 +102,9 @@ struct config {
 #define CONFIG_ERR_MAX 4096
 
 int config_check_url_prefix(const char *value, char *err, size_t errlen);
+int config_check_cookie_name(const char *value, char *err, size_t errlen);
+int config_check_origins(const char *value, char *err, size_t errlen);
+int config_check_word(const char *value, char *err, size_t errlen);
 
 /* Fills cfg with the defaults. cfg must be freed with config_free. */
 int config_init(struct config *cfg);

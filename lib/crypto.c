@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char crypto_token_prefixes[TOKEN_KIND_COUNT][CRYPTO_TOKEN_PREFIX_LEN + 1] = {
@@ -78,6 +79,17 @@ int crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t 
 	    outlen != CRYPTO_SHA256_LEN)
 		return -1;
 	return 0;
+}
+
+int crypto_derive_key(const void *master, size_t len, const char *label,
+                      unsigned char out[CRYPTO_SHA256_LEN])
+{
+	char msg[128];
+	int n = snprintf(msg, sizeof msg, "postern-key:%s", label);
+
+	if (n < 0 || (size_t)n >= sizeof msg)
+		return -1;
+	return crypto_hmac_sha256(master, len, msg, (size_t)n, out);
 }
 
 bool crypto_equal(const void *a, const void *b, size_t n)

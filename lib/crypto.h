@@ -37,6 +37,11 @@ void crypto_sha256(const void *data, size_t len, unsigned char out[CRYPTO_SHA256
 int crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
                        unsigned char out[CRYPTO_SHA256_LEN]);
 
+/* A purpose-bound key from the server key: HMAC-SHA256(master, "postern-key:" label), so the
+ * JWT, CSRF and encryption keys never equal each other or the master. */
+int crypto_derive_key(const void *master, size_t len, const char *label,
+                      unsigned char out[CRYPTO_SHA256_LEN]);
+
 /* Constant-time equality of two n-byte buffers. */
 bool crypto_equal(const void *a, const void *b, size_t n);
 void crypto_wipe(void *p, size_t n);

@@ -3,7 +3,11 @@
 
 #include "log.h"
 
+#include "identity.h"
+#include "rules.h"
+
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +16,48 @@
 
 /*
  * Every statement the programs run: X(id, sql, parameter count, safe to retry once after a lost
- * connection). Prepared once per connection, right after it is opened; executed by name.
+ * connection). Each is prepared once per connection, on first use (the two programs use
+ * different subsets, and their database roles may execute only their own functions).
+ * Timestamps come back as unix seconds and arrays as space-separated words, so that nothing
+ * depends on the server's DateStyle or array quoting.
  */
-#define DB_STATEMENTS(X)             \
-	X(PING, "SELECT 1", 0, true) \
-	X(SCHEMA_VERSION, "SELECT postern.get_schema_version()", 0, true)
+#define DB_STATEMENTS(X)                                                                        \
+	X(PING, "SELECT 1", 0, true)                                                            \
+	X(SCHEMA_VERSION, "SELECT postern.get_schema_version()", 0, true)                       \
+	X(AUTH_SESSION,                                                                         \
+	  "SELECT session_id, user_id, email, coalesce(display_name, ''), role, "               \
+	  "array_to_string(permissions, ' '), user_mfa, session_mfa, must_change_password, "    \
+	  "extract(epoch FROM expires_at)::bigint, "                                            \
+	  "coalesce(extract(epoch FROM elevated_until)::bigint, 0) "                            \
+	  "FROM postern.auth_session($1)",                                                      \
+	  1, true)                                                                              \
+	X(AUTH_SESSION_ID,                                                                      \
+	  "SELECT session_id, user_id, email, coalesce(display_name, ''), role, "               \
+	  "array_to_string(permissions, ' '), user_mfa, session_mfa, must_change_password, "    \
+	  "extract(epoch FROM expires_at)::bigint, "                                            \
+	  "coalesce(extract(epoch FROM elevated_until)::bigint, 0) "                            \
+	  "FROM postern.auth_session_id($1::uuid)",                                             \
+	  1, true)                                                                              \
+	X(AUTH_API_KEY,                                                                         \
+	  "SELECT key_id, user_id, email, role, array_to_string(permissions, ' '), user_mfa, "  \
+	  "coalesce(extract(epoch FROM expires_at)::bigint, 0) FROM postern.auth_api_key($1)",  \
+	  1, true)                                                                              \
+	X(AUTH_SHARED_LINK,                                                                     \
+	  "SELECT link_id, user_id, email, path_prefix, array_to_string(permissions, ' '), "    \
+	  "has_password, coalesce(extract(epoch FROM expires_at)::bigint, 0) "                  \
+	  "FROM postern.auth_shared_link($1)",                                                  \
+	  1, true)                                                                              \
+	X(CONSUME_TOKEN,                                                                        \
+	  "SELECT user_id, email, role, array_to_string(permissions, ' '), "                    \
+	  "coalesce(session_id::text, ''), user_mfa FROM postern.consume_token($1, $2, $3)",    \
+	  3, false)                                                                             \
+	X(TOUCH_SESSION, "SELECT postern.touch_session($1)", 1, true)                           \
+	X(LOAD_RULES,                                                                           \
+	  "SELECT id, priority, host, array_to_string(methods, ' '), path_pattern, access, "    \
+	  "permission, allow_api_keys, allow_shared_links, token_purpose, require_csrf_token, " \
+	  "require_elevation, policy_function FROM postern.load_rules()",                       \
+	  0, true)                                                                              \
+	X(LOAD_SETTINGS, "SELECT key, value FROM postern.load_settings()", 0, true)
 
 enum db_stmt {
 #define DB_X_ID(id, ...) DB_STMT_##id,
@@ -44,6 +85,7 @@ struct db {
 	long statement_timeout_ms;
 	long retry_interval_ms;
 	struct timespec next_attempt; /* CLOCK_MONOTONIC: no connection attempt before this */
+	unsigned long prepared;       /* bit i: statement i is prepared on this connection */
 };
 
 struct db *db_new(const struct db_opts *opts)
@@ -69,6 +111,7 @@ static void db_disconnect(struct db *db)
 	if (db->conn != NULL)
 		PQfinish(db->conn);
 	db->conn = NULL;
+	db->prepared = 0;
 }
 
 void db_close(struct db *db)
@@ -108,13 +151,37 @@ static void db_log_pq(const char *what, const char *msg)
 	log_error("database: %s: %.*s", what, (int)n, msg ? msg : "");
 }
 
+static int db_prepare(struct db *db, enum db_stmt id)
+{
+	PGresult *res;
+	char what[96];
+
+	if (db->prepared & (1ul << id))
+		return 0;
+	res = PQprepare(db->conn, db_statements[id].name, db_statements[id].sql,
+	                db_statements[id].nparams, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		snprintf(what, sizeof what, "preparing %s (is sql/install.sql applied?)",
+		         db_statements[id].name);
+		db_log_pq(what, PQresultErrorMessage(res));
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	db->prepared |= 1ul << id;
+	return 0;
+}
+
 /* A schema older than this build would fail in confusing ways later: refuse it up front. */
 static int db_check_version(struct db *db)
 {
-	PGresult *res = PQexecPrepared(db->conn, db_statements[DB_STMT_SCHEMA_VERSION].name, 0,
-	                               NULL, NULL, NULL, 0);
+	PGresult *res;
 	int version = -1;
 
+	if (db_prepare(db, DB_STMT_SCHEMA_VERSION) != 0)
+		return -1;
+	res = PQexecPrepared(db->conn, db_statements[DB_STMT_SCHEMA_VERSION].name, 0, NULL, NULL,
+	                     NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
 	    !PQgetisnull(res, 0, 0))
 		version = atoi(PQgetvalue(res, 0, 0));
@@ -142,19 +209,6 @@ static int db_setup(struct db *db)
 		return -1;
 	}
 	PQclear(res);
-	for (int i = 0; i < DB_STMT_COUNT; i++) {
-		res = PQprepare(db->conn, db_statements[i].name, db_statements[i].sql,
-		                db_statements[i].nparams, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			char what[96];
-			snprintf(what, sizeof what, "preparing %s (is sql/install.sql applied?)",
-			         db_statements[i].name);
-			db_log_pq(what, PQresultErrorMessage(res));
-			PQclear(res);
-			return -1;
-		}
-		PQclear(res);
-	}
 	return db_check_version(db);
 }
 
@@ -209,6 +263,13 @@ static PGresult *db_exec(struct db *db, enum db_stmt id, const char *const *valu
 
 		if (db->conn == NULL && db_connect(db) != 0) {
 			*st = DB_UNAVAILABLE;
+			return NULL;
+		}
+		if (db_prepare(db, id) != 0) {
+			/* a statement this schema cannot prepare will not work on a retry either */
+			*st = PQstatus(db->conn) == CONNECTION_OK ? DB_ERROR : DB_UNAVAILABLE;
+			if (*st == DB_UNAVAILABLE)
+				db_disconnect(db);
 			return NULL;
 		}
 		res = PQexecPrepared(db->conn, db_statements[id].name, db_statements[id].nparams,
@@ -328,4 +389,273 @@ void db_conninfo_redact(const char *conninfo, char *out, size_t outlen)
 		out[o] = '\0';
 	}
 	PQconninfoFree(opts);
+}
+
+/* Copies one text column into a fixed buffer; -1 if it does not fit (a schema surprise). */
+static int db_copy(char *dst, size_t n, const PGresult *res, int row, int col)
+{
+	const char *v = PQgetvalue(res, row, col);
+	size_t l = (size_t)PQgetlength(res, row, col);
+
+	if (l >= n)
+		return -1;
+	memcpy(dst, v, l);
+	dst[l] = '\0';
+	return 0;
+}
+
+static bool db_bool(const PGresult *res, int row, int col)
+{
+	return PQgetvalue(res, row, col)[0] == 't';
+}
+
+static long long db_int8(const PGresult *res, int row, int col)
+{
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* Runs a lookup taking the 32-byte hash (binary) and optional text parameters; returns the
+ * result holding exactly one row, or NULL with *st set (DB_NOT_FOUND for none). */
+static PGresult *db_lookup(struct db *db, enum db_stmt id, const unsigned char hash[32],
+                           const char *p2, const char *p3, enum db_status *st)
+{
+	const char *values[3] = { (const char *)hash, p2, p3 };
+	const int lengths[3] = { 32, 0, 0 };
+	const int formats[3] = { 1, 0, 0 };
+	PGresult *res = db_exec(db, id, values, lengths, formats, st);
+
+	if (res == NULL)
+		return NULL;
+	if (PQntuples(res) != 1) {
+		*st = PQntuples(res) == 0 ? DB_NOT_FOUND : DB_ERROR;
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+static enum db_status db_lookup_done(PGresult *res, int copy_failed, const char *what)
+{
+	PQclear(res);
+	if (copy_failed) {
+		log_error("database: %s returned a value longer than this build expects", what);
+		return DB_ERROR;
+	}
+	return DB_OK;
+}
+
+/* The columns of AUTH_SESSION and AUTH_SESSION_ID. */
+static enum db_status db_session_row(PGresult *res, struct identity *id)
+{
+	int bad = db_copy(id->session_id, sizeof id->session_id, res, 0, 0) |
+	          db_copy(id->user_id, sizeof id->user_id, res, 0, 1) |
+	          db_copy(id->email, sizeof id->email, res, 0, 2) |
+	          db_copy(id->display_name, sizeof id->display_name, res, 0, 3) |
+	          db_copy(id->role, sizeof id->role, res, 0, 4) |
+	          db_copy(id->permissions, sizeof id->permissions, res, 0, 5);
+
+	id->user_mfa = db_bool(res, 0, 6);
+	id->session_mfa = db_bool(res, 0, 7);
+	id->must_change_password = db_bool(res, 0, 8);
+	id->expires_at = db_int8(res, 0, 9);
+	id->elevated_until = db_int8(res, 0, 10);
+	return db_lookup_done(res, bad, "auth_session");
+}
+
+enum db_status db_auth_session(struct db *db, const unsigned char hash[32], struct identity *id)
+{
+	enum db_status st;
+	PGresult *res = db_lookup(db, DB_STMT_AUTH_SESSION, hash, NULL, NULL, &st);
+
+	return res == NULL ? st : db_session_row(res, id);
+}
+
+enum db_status db_auth_session_id(struct db *db, const char *session_id, struct identity *id)
+{
+	const char *values[1] = { session_id };
+	enum db_status st;
+	PGresult *res = db_exec(db, DB_STMT_AUTH_SESSION_ID, values, NULL, NULL, &st);
+
+	if (res == NULL)
+		return st;
+	if (PQntuples(res) != 1) {
+		st = PQntuples(res) == 0 ? DB_NOT_FOUND : DB_ERROR;
+		PQclear(res);
+		return st;
+	}
+	return db_session_row(res, id);
+}
+
+enum db_status db_auth_api_key(struct db *db, const unsigned char hash[32], struct identity *id)
+{
+	enum db_status st;
+	PGresult *res = db_lookup(db, DB_STMT_AUTH_API_KEY, hash, NULL, NULL, &st);
+	int bad;
+
+	if (res == NULL)
+		return st;
+	bad = db_copy(id->key_id, sizeof id->key_id, res, 0, 0) |
+	      db_copy(id->user_id, sizeof id->user_id, res, 0, 1) |
+	      db_copy(id->email, sizeof id->email, res, 0, 2) |
+	      db_copy(id->role, sizeof id->role, res, 0, 3) |
+	      db_copy(id->permissions, sizeof id->permissions, res, 0, 4);
+	id->user_mfa = db_bool(res, 0, 5);
+	id->expires_at = db_int8(res, 0, 6);
+	return db_lookup_done(res, bad, "auth_api_key");
+}
+
+enum db_status db_auth_shared_link(struct db *db, const unsigned char hash[32], struct identity *id)
+{
+	enum db_status st;
+	PGresult *res = db_lookup(db, DB_STMT_AUTH_SHARED_LINK, hash, NULL, NULL, &st);
+	int bad;
+
+	if (res == NULL)
+		return st;
+	bad = db_copy(id->link_id, sizeof id->link_id, res, 0, 0) |
+	      db_copy(id->user_id, sizeof id->user_id, res, 0, 1) |
+	      db_copy(id->email, sizeof id->email, res, 0, 2) |
+	      db_copy(id->path_prefix, sizeof id->path_prefix, res, 0, 3) |
+	      db_copy(id->permissions, sizeof id->permissions, res, 0, 4);
+	id->has_password = db_bool(res, 0, 5);
+	id->expires_at = db_int8(res, 0, 6);
+	return db_lookup_done(res, bad, "auth_shared_link");
+}
+
+enum db_status db_consume_token(struct db *db, const unsigned char hash[32], const char *purpose,
+                                const char *path, struct identity *id)
+{
+	enum db_status st;
+	PGresult *res = db_lookup(db, DB_STMT_CONSUME_TOKEN, hash, purpose, path, &st);
+	int bad;
+
+	if (res == NULL)
+		return st;
+	bad = db_copy(id->user_id, sizeof id->user_id, res, 0, 0) |
+	      db_copy(id->email, sizeof id->email, res, 0, 1) |
+	      db_copy(id->role, sizeof id->role, res, 0, 2) |
+	      db_copy(id->permissions, sizeof id->permissions, res, 0, 3) |
+	      db_copy(id->session_id, sizeof id->session_id, res, 0, 4);
+	id->user_mfa = db_bool(res, 0, 5);
+	return db_lookup_done(res, bad, "consume_token");
+}
+
+enum db_status db_touch_session(struct db *db, const char *session_id)
+{
+	const char *values[1] = { session_id };
+	enum db_status st;
+	PGresult *res = db_exec(db, DB_STMT_TOUCH_SESSION, values, NULL, NULL, &st);
+
+	PQclear(res);
+	return st;
+}
+
+/* NULL for SQL NULL, else the text value. */
+static const char *db_text(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+enum db_status db_load_rules(struct db *db, int (*fn)(void *ctx, const struct rule_row *row),
+                             void *ctx)
+{
+	enum db_status st;
+	PGresult *res = db_exec(db, DB_STMT_LOAD_RULES, NULL, NULL, NULL, &st);
+
+	if (res == NULL)
+		return st;
+	for (int i = 0; i < PQntuples(res); i++) {
+		const struct rule_row row = {
+			.id = db_text(res, i, 0),
+			.priority = db_text(res, i, 1),
+			.host = db_text(res, i, 2),
+			.methods = db_text(res, i, 3),
+			.path_pattern = db_text(res, i, 4),
+			.access = db_text(res, i, 5),
+			.permission = db_text(res, i, 6),
+			.allow_api_keys = db_text(res, i, 7),
+			.allow_shared_links = db_text(res, i, 8),
+			.token_purpose = db_text(res, i, 9),
+			.require_csrf_token = db_text(res, i, 10),
+			.require_elevation = db_text(res, i, 11),
+			.policy_function = db_text(res, i, 12),
+		};
+		if (fn(ctx, &row) != 0) {
+			PQclear(res);
+			return DB_ERROR;
+		}
+	}
+	PQclear(res);
+	return DB_OK;
+}
+
+enum db_status db_load_settings(struct db *db,
+                                int (*fn)(void *ctx, const char *key, const char *value), void *ctx)
+{
+	enum db_status st;
+	PGresult *res = db_exec(db, DB_STMT_LOAD_SETTINGS, NULL, NULL, NULL, &st);
+
+	if (res == NULL)
+		return st;
+	for (int i = 0; i < PQntuples(res); i++) {
+		if (fn(ctx, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)) != 0) {
+			PQclear(res);
+			return DB_ERROR;
+		}
+	}
+	PQclear(res);
+	return DB_OK;
+}
+
+enum db_status db_listen(struct db *db)
+{
+	PGresult *res;
+
+	if (db->conn == NULL && db_connect(db) != 0)
+		return DB_UNAVAILABLE;
+	/* a fixed utility statement: nothing to parameterise, and LISTEN cannot be prepared */
+	res = PQexec(db->conn, "LISTEN postern");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		db_log_pq("LISTEN postern", PQresultErrorMessage(res));
+		PQclear(res);
+		db_disconnect(db);
+		db_defer_attempts(db);
+		return DB_UNAVAILABLE;
+	}
+	PQclear(res);
+	return DB_OK;
+}
+
+int db_wait_notify(struct db *db, int timeout_ms, char *payload, size_t len)
+{
+	PGnotify *n;
+	struct pollfd pfd;
+
+	if (db->conn == NULL)
+		return DB_UNAVAILABLE;
+	for (int pass = 0; pass < 2; pass++) {
+		if (PQconsumeInput(db->conn) == 0) {
+			db_log_pq("listener", PQerrorMessage(db->conn));
+			db_disconnect(db);
+			return DB_UNAVAILABLE;
+		}
+		n = PQnotifies(db->conn);
+		if (n != NULL) {
+			snprintf(payload, len, "%s", n->extra);
+			PQfreemem(n);
+			return 1;
+		}
+		if (pass == 1)
+			break;
+		pfd.fd = PQsocket(db->conn);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (pfd.fd < 0 || poll(&pfd, 1, timeout_ms) < 0) {
+			db_disconnect(db);
+			return DB_UNAVAILABLE;
+		}
+		if (pfd.revents == 0)
+			return 0;
+	}
+	return 0;
 }

@@ -35,6 +35,38 @@ enum db_status db_ping(struct db *db);
 /* The installed schema's version (postern.schema_version). */
 enum db_status db_schema_version(struct db *db, int *version);
 
+struct identity;
+struct rule_row;
+
+/* Credential lookups by the SHA-256 of the token (postern.auth_*): DB_OK fills *id (kind not
+ * set: the caller knows it), DB_NOT_FOUND when there is no live credential for the hash. */
+enum db_status db_auth_session(struct db *db, const unsigned char hash[32], struct identity *id);
+/* The same by session id (an access JWT's sid claim; a malformed uuid is DB_ERROR). */
+enum db_status db_auth_session_id(struct db *db, const char *session_id, struct identity *id);
+enum db_status db_auth_api_key(struct db *db, const unsigned char hash[32], struct identity *id);
+enum db_status db_auth_shared_link(struct db *db, const unsigned char hash[32],
+                                   struct identity *id);
+/* Burns a single-use token and returns its identity only if purpose and path match. */
+enum db_status db_consume_token(struct db *db, const unsigned char hash[32], const char *purpose,
+                                const char *path, struct identity *id);
+/* Records activity of a session (the database throttles the write to once a minute). */
+enum db_status db_touch_session(struct db *db, const char *session_id);
+
+/* Calls fn for every enabled rule in order, or for every setting; fn returning non-zero
+ * stops the walk and makes the call return DB_ERROR. */
+enum db_status db_load_rules(struct db *db, int (*fn)(void *ctx, const struct rule_row *row),
+                             void *ctx);
+enum db_status db_load_settings(struct db *db,
+                                int (*fn)(void *ctx, const char *key, const char *value),
+                                void *ctx);
+
+/* LISTEN postern on this handle's connection (connecting if needed). */
+enum db_status db_listen(struct db *db);
+/* Waits up to timeout_ms for a notification on a listening handle: 1 with its payload copied
+ * into payload (truncated to len - 1), 0 on timeout, DB_UNAVAILABLE if the connection is lost
+ * (then db_listen again: notifications sent meanwhile are lost, so reload everything). */
+int db_wait_notify(struct db *db, int timeout_ms, char *payload, size_t len);
+
 /* Config validators and printers (config keys use these; they need libpq's parser). */
 int db_conninfo_check(const char *conninfo, char *err, size_t errlen);
 /* Writes the conninfo as given, or, if it holds a password, re-rendered as key=value pairs

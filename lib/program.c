@@ -145,8 +145,7 @@ static int program_serve(const struct program_spec *spec, const struct config *c
 
 	log_init(spec->name, (enum log_target)cfg->log_target, (enum log_level)cfg->log_level,
 	         program_syslog_facility(cfg->syslog_facility), 2);
-	if (fcgi_listen_open(cfg->listen ? cfg->listen : "", &srv.listen_fd, err, sizeof err) !=
-	    0) {
+	if (fcgi_listen_open(cfg->listen, &srv.listen_fd, err, sizeof err) != 0) {
 		log_error("%s", err);
 		return 1;
 	}

@@ -1013,14 +1013,13 @@ $$;
 ------------------------------------------------------------------------------------------------
 -- Authorizer functions (EXECUTE granted to postern_authorizer)
 ------------------------------------------------------------------------------------------------
-CREATE FUNCTION postern.auth_session(p_token_hash bytea)
-RETURNS TABLE (session_id uuid, user_id uuid, email text, display_name text, role text,
-               permissions text[], user_mfa boolean, session_mfa boolean,
-               must_change_password boolean, expires_at timestamptz, elevated_until timestamptz)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT s.id, u.id, u.email, u.display_name, u.role,
-           ARRAY(SELECT rp.permission FROM postern.role_permissions rp WHERE rp.role = u.role ORDER BY 1),
-           coalesce(t.enabled, false), s.mfa, u.must_change_password, x.exp, s.elevated_until
+-- Live sessions with their user: what auth_session and auth_session_id return. A view, so that
+-- each function's WHERE reaches the index (token_hash or id) through it.
+CREATE VIEW postern._live_sessions AS
+    SELECT s.id AS session_id, u.id AS user_id, u.email, u.display_name, u.role,
+           ARRAY(SELECT rp.permission FROM postern.role_permissions rp WHERE rp.role = u.role ORDER BY 1) AS permissions,
+           coalesce(t.enabled, false) AS user_mfa, s.mfa AS session_mfa, u.must_change_password,
+           x.exp AS expires_at, s.elevated_until, s.token_hash
       FROM postern.sessions s
       JOIN postern.users u ON u.id = s.user_id
       LEFT JOIN postern.mfa_totp t ON t.user_id = u.id
@@ -1028,10 +1027,31 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
            SELECT least(s.expires_at,
                         s.last_seen_at + (SELECT st.value::bigint FROM postern.settings st
                                            WHERE st.key = 'session_idle_timeout') * interval '1 second') AS exp) x
-     WHERE s.token_hash = p_token_hash
-       AND s.revoked_at IS NULL
+     WHERE s.revoked_at IS NULL
        AND NOT u.disabled
-       AND x.exp > now()
+       AND x.exp > now();
+
+CREATE FUNCTION postern.auth_session(p_token_hash bytea)
+RETURNS TABLE (session_id uuid, user_id uuid, email text, display_name text, role text,
+               permissions text[], user_mfa boolean, session_mfa boolean,
+               must_change_password boolean, expires_at timestamptz, elevated_until timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT l.session_id, l.user_id, l.email, l.display_name, l.role, l.permissions, l.user_mfa,
+           l.session_mfa, l.must_change_password, l.expires_at, l.elevated_until
+      FROM postern._live_sessions l
+     WHERE l.token_hash = p_token_hash
+$$;
+
+-- The same for an access JWT, which names its session by id.
+CREATE FUNCTION postern.auth_session_id(p_session_id uuid)
+RETURNS TABLE (session_id uuid, user_id uuid, email text, display_name text, role text,
+               permissions text[], user_mfa boolean, session_mfa boolean,
+               must_change_password boolean, expires_at timestamptz, elevated_until timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT l.session_id, l.user_id, l.email, l.display_name, l.role, l.permissions, l.user_mfa,
+           l.session_mfa, l.must_change_password, l.expires_at, l.elevated_until
+      FROM postern._live_sessions l
+     WHERE l.session_id = p_session_id
 $$;
 
 CREATE FUNCTION postern.auth_api_key(p_token_hash bytea)
@@ -1205,6 +1225,7 @@ TO postern_admin;
 
 GRANT EXECUTE ON FUNCTION
     postern.auth_session(bytea),
+    postern.auth_session_id(uuid),
     postern.auth_api_key(bytea),
     postern.auth_shared_link(bytea),
     postern.consume_token(bytea, text, text),

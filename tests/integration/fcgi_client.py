@@ -53,12 +53,12 @@ def request(address, params, role="RESPONDER", stdin=b""):
             data += record(STDIN, b"")
         s.sendall(data)
         out, err, buf = b"", b"", b""
-        while True:
+        done = False
+        while not done:
             chunk = s.recv(65536)
             if not chunk:
                 break
             buf += chunk
-            done = False
             while len(buf) >= 8:
                 _, rtype, _, clen, plen = struct.unpack("!BBHHB", buf[:7])
                 if len(buf) < 8 + clen + plen:
@@ -71,10 +71,11 @@ def request(address, params, role="RESPONDER", stdin=b""):
                     err += content
                 elif rtype == END_REQUEST:
                     done = True
-            if done:
-                break
     finally:
         s.close()
+    if not done:
+        raise ConnectionError("the FastCGI application closed the connection without "
+                              "END_REQUEST (crashed?)")
     head, _, body = out.partition(b"\r\n\r\n")
     headers = {}
     for line in head.decode("latin-1").split("\r\n"):

@@ -117,7 +117,7 @@ def test_wrong_role_is_refused_and_logged(programs):
     assert "postern-responder got a request in FastCGI role AUTHORIZER" in resp.log()
 
 
-def test_authorizer_fails_closed_in_both_roles(programs):
+def test_authorizer_denies_without_credential_in_both_roles(programs):
     authz = programs("authorizer")
     for role in ("AUTHORIZER", "RESPONDER"):
         headers, status, body, _ = fcgi_client.request(
@@ -173,12 +173,31 @@ def test_database_outage_503_then_recovery_without_restart(workdir):
             resp.stop()
 
 
-def test_lighttpd_with_shipped_config_fails_closed(lighttpd):
+def test_lighttpd_with_shipped_config(lighttpd, db):
+    """lighttpd hands every request to the authorizer first; /auth/ then goes to the responder."""
+    import base64
+    import hashlib
+    import secrets
     r = requests.get(lighttpd.url + "/index.html", timeout=10)
     assert r.status_code == 401
     assert r.headers["WWW-Authenticate"] == 'Bearer realm="postern"'
     assert r.json() == {"error": "authentication required", "code": "UNAUTHENTICATED"}
-    # /auth/ goes through the authorizer first too: fail closed until rules allow it
+    r = requests.get(lighttpd.url + "/index.html", headers={"Accept": "text/html"},
+                     allow_redirects=False, timeout=10)
+    assert (r.status_code, r.headers["Location"]) == (302, "/auth/login?return_to=/index.html")
+    # a public rule lets /auth/health through to the responder
     r = requests.get(lighttpd.url + "/auth/health", timeout=10)
-    assert r.status_code == 401
+    assert (r.status_code, r.json()) == (200, {"status": "ok", "database": "ok"})
+    # a session made by SQL opens the protected page; revoking it by SQL closes it at once
+    uid = db.value("SELECT postern.create_user('web@example.com', 'correct horse battery')")
+    token = "pst_s_" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+    sid = db.value("INSERT INTO postern.sessions (token_hash, user_id, expires_at) VALUES "
+                   "(%s, %s, now() + interval '1 day') RETURNING id",
+                   (hashlib.sha256(token.encode()).digest(), uid))
+    jar = {"__Host-postern_session": token}
+    r = requests.get(lighttpd.url + "/index.html", cookies=jar, timeout=10)
+    assert (r.status_code, r.text) == (200, "protected page\n")
+    assert not any(h.lower().startswith("variable-") for h in r.headers)
+    db.query("SELECT postern.revoke_session(%s)", (sid,))
+    assert requests.get(lighttpd.url + "/index.html", cookies=jar, timeout=10).status_code == 401
     assert "index.html" not in lighttpd.errors()

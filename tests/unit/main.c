@@ -31,8 +31,10 @@ const char *test_write_file(const char *dir, const char *name, const char *text,
 	return path;
 }
 
-static Suite *(*const unit_suites[])(void) = { suite_base64url, suite_config, suite_crypto,
-	                                       suite_db,        suite_fcgi,   suite_log };
+static Suite *(*const unit_suites[])(void) = { suite_base64url, suite_config, suite_cookie,
+	                                       suite_crypto,    suite_db,     suite_fcgi,
+	                                       suite_header,    suite_log,    suite_path,
+	                                       suite_query,     suite_csrf,   suite_rules };
 
 int main(void)
 {

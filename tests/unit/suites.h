@@ -6,10 +6,16 @@
 
 Suite *suite_base64url(void);
 Suite *suite_config(void);
+Suite *suite_cookie(void);
 Suite *suite_crypto(void);
+Suite *suite_csrf(void);
 Suite *suite_db(void);
 Suite *suite_fcgi(void);
+Suite *suite_header(void);
 Suite *suite_log(void);
+Suite *suite_path(void);
+Suite *suite_query(void);
+Suite *suite_rules(void);
 
 /* A fresh temporary directory for one test (removed by the OS tmp cleaner; tests are forked). */
 const char *test_tmpdir(void);

@@ -100,7 +100,7 @@ START_TEST(test_values)
 	ck_assert_int_eq(cfg.threads, 4); /* defaults */
 	ck_assert_int_eq(cfg.db_statement_timeout, 2000);
 	ck_assert_str_eq(cfg.auth_prefix, "/auth");
-	ck_assert_ptr_null(cfg.listen);
+	ck_assert_str_eq(cfg.listen, "");
 	ck_assert_int_eq(config_parse(&cfg, "t.conf", text, strlen(text), err, sizeof err), -1);
 	/* '#' inside a value is part of it: libpq rejects the stray words */
 	ck_assert_ptr_nonnull(strstr(err, "t.conf:6: database:"));

@@ -1,0 +1,110 @@
+/* authorizer: the state and the stages of the decision pipeline shared by authorizer/ files. */
+#ifndef POSTERN_AUTHORIZER_H
+#define POSTERN_AUTHORIZER_H
+
+#include "config.h"
+#include "crypto.h"
+#include "db.h"
+#include "fcgi.h"
+#include "identity.h"
+#include "path.h"
+#include "rules.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* What PostgreSQL says about rules and settings, swapped whole when either changes. */
+struct policy {
+	struct rules *rules;
+	bool require_mfa;
+	bool unmatched_authenticated; /* settings.unmatched = 'authenticated' (else deny) */
+	int refs;                     /* guarded by policy_lock */
+};
+
+struct authz_app {
+	const struct config *cfg;
+	unsigned char csrf_key[CRYPTO_SHA256_LEN];
+	unsigned char jwt_key[CRYPTO_SHA256_LEN];
+	char session_cookie[96]; /* "__Host-postern_session" or "postern_session" */
+	char csrf_cookie[96];
+	/* the current policy, NULL until the first load; replaced by the listener thread */
+	pthread_mutex_t policy_lock;
+	struct policy *policy;
+	pthread_t listener;
+	bool listener_started;
+	volatile int stopping;
+};
+
+struct authz_thread {
+	struct authz_app *app;
+	struct db *db;
+};
+
+/* The request as the pipeline sees it: bounded copies of the parameters it needs. */
+#define AUTHZ_HEADER_MAX 8192
+struct authz_request {
+	enum fcgi_role role;
+	const char *method;
+	const char *host; /* lower-cased copy, NULL if absent */
+	char path[PATH_LEN_MAX + 1];
+	const char *query; /* raw, after '?'; NULL if none */
+	size_t query_len;
+	bool https;
+	/* request headers (pointers into the FastCGI params, NULL if absent) */
+	const char *authorization;
+	const char *api_key;
+	const char *cookie;
+	const char *share_key;
+	const char *accept;
+	const char *sec_fetch_site;
+	const char *origin;
+	const char *csrf_header;
+	char host_buf[256];
+};
+
+/* The decision: allow with an identity, or deny with status, code and message. */
+struct decision {
+	bool allow;
+	int status;                         /* 200, 302, 400, 401, 403, 429, 503 */
+	const char *code;                   /* e.g. "UNAUTHENTICATED", "MFA_REQUIRED" */
+	const char *message;                /* short English, ours only (never request data) */
+	const char *www_authenticate_error; /* 401: invalid_request, invalid_token; NULL = none */
+	struct identity id;
+};
+
+/* intake.c */
+int authz_intake(struct fcgi_req *req, struct authz_request *r, struct decision *d);
+
+/* credential.c: which credential the request carries, before any lookup. */
+enum cred_source { CRED_NONE, CRED_BEARER, CRED_API_KEY, CRED_COOKIE, CRED_SHARE_KEY, CRED_TOKEN };
+struct credential {
+	enum cred_source source;
+	int token_kind; /* TOKEN_* of crypto.h, -1 for a JWT */
+	char value[CRYPTO_TOKEN_LEN + 1];
+	const char *jwt; /* a Bearer JWT (points into the request), else NULL */
+	size_t jwt_len;
+	bool malformed; /* present but unusable: deny, never fall back */
+};
+void authz_credential(const struct authz_app *app, const struct authz_request *r,
+                      const struct rule *rule, struct credential *c);
+
+/* decide.c */
+void authz_decide(struct authz_thread *t, const struct authz_request *r, struct decision *d);
+
+/* answer.c */
+void authz_answer(struct fcgi_req *req, const struct authz_app *app, const struct authz_request *r,
+                  const struct decision *d);
+
+/* policy.c */
+int policy_start(struct authz_app *app);
+void policy_stop(struct authz_app *app);
+/* The current policy with a reference held, or NULL if none is loaded yet. */
+struct policy *policy_acquire(struct authz_app *app);
+void policy_release(struct authz_app *app, struct policy *p);
+
+/* touch.c: whether this process should record activity of a session now (at most once a
+ * minute per session, per process). */
+bool touch_due(const char *session_id, long long now);
+
+#endif

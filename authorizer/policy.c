@@ -1,0 +1,179 @@
+/* policy: the rules and settings in force, loaded from PostgreSQL and swapped on NOTIFY. */
+#include "authorizer.h"
+
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void policy_free(struct policy *p)
+{
+	if (p == NULL)
+		return;
+	rules_free(p->rules);
+	free(p);
+}
+
+struct policy *policy_acquire(struct authz_app *app)
+{
+	struct policy *p;
+
+	pthread_mutex_lock(&app->policy_lock);
+	p = app->policy;
+	if (p != NULL)
+		p->refs++;
+	pthread_mutex_unlock(&app->policy_lock);
+	return p;
+}
+
+void policy_release(struct authz_app *app, struct policy *p)
+{
+	bool last;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&app->policy_lock);
+	last = --p->refs == 0;
+	pthread_mutex_unlock(&app->policy_lock);
+	if (last)
+		policy_free(p);
+}
+
+/* Installs p as the current policy; the previous one goes when its last reader is done. */
+static void policy_install(struct authz_app *app, struct policy *p)
+{
+	struct policy *old;
+
+	p->refs = 1; /* the app's own reference */
+	pthread_mutex_lock(&app->policy_lock);
+	old = app->policy;
+	app->policy = p;
+	pthread_mutex_unlock(&app->policy_lock);
+	policy_release(app, old);
+}
+
+static int policy_add_rule(void *ctx, const struct rule_row *row)
+{
+	char err[256];
+
+	if (rules_add(((struct policy *)ctx)->rules, row, err, sizeof err) != 0) {
+		log_error("rules: %s; keeping the previous rule set", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int policy_add_setting(void *ctx, const char *key, const char *value)
+{
+	struct policy *p = ctx;
+
+	if (strcmp(key, "require_mfa") == 0)
+		p->require_mfa = strcmp(value, "on") == 0;
+	else if (strcmp(key, "unmatched") == 0)
+		p->unmatched_authenticated = strcmp(value, "authenticated") == 0;
+	return 0;
+}
+
+/* Loads rules and settings; on any failure the policy in force stays. */
+static void policy_reload(struct authz_app *app, struct db *db)
+{
+	struct policy *p = calloc(1, sizeof *p);
+
+	if (p == NULL || (p->rules = rules_new()) == NULL) {
+		policy_free(p);
+		log_error("rules: out of memory; keeping the previous rule set");
+		return;
+	}
+	if (db_load_rules(db, policy_add_rule, p) != DB_OK ||
+	    db_load_settings(db, policy_add_setting, p) != DB_OK) {
+		policy_free(p);
+		log_warn("rules: reload failed; keeping the previous rule set");
+		return;
+	}
+	log_info("rules: %zu rules loaded (require_mfa %s, unmatched %s)", rules_count(p->rules),
+	         p->require_mfa ? "on" : "off",
+	         p->unmatched_authenticated ? "authenticated" : "deny");
+	policy_install(app, p);
+}
+
+static bool policy_payload_matters(const char *payload)
+{
+	return strcmp(payload, "rules") == 0 || strcmp(payload, "settings") == 0;
+}
+
+static void policy_sleep_ms(long ms)
+{
+	nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000L }, NULL);
+}
+
+/*
+ * The listener: one connection per process that LISTENs on "postern". It loads the policy
+ * right after LISTEN succeeds (so no change between the load and the LISTEN is missed) and
+ * again whenever rules or settings change; after a lost connection it starts over.
+ */
+static void *policy_listener_main(void *arg)
+{
+	struct authz_app *app = arg;
+	const struct config *cfg = app->cfg;
+	struct db *db = db_new(&(struct db_opts){
+	    .conninfo = cfg->database,
+	    .connect_timeout_ms = cfg->db_connect_timeout,
+	    .statement_timeout_ms = cfg->db_statement_timeout,
+	    .retry_interval_ms = cfg->db_retry_interval,
+	    .application_name = "postern-authorizer/listener",
+	});
+	bool listening = false;
+	char payload[256];
+
+	if (db == NULL) {
+		log_error("rules: out of memory starting the listener");
+		return NULL;
+	}
+	while (!app->stopping) {
+		int rc;
+
+		if (!listening) {
+			if (db_listen(db) != DB_OK) {
+				policy_sleep_ms(100);
+				continue;
+			}
+			listening = true;
+			policy_reload(app, db);
+		}
+		rc = db_wait_notify(db, 250, payload, sizeof payload);
+		if (rc == DB_UNAVAILABLE) {
+			log_warn("rules: listener connection lost; reconnecting");
+			listening = false;
+		} else if (rc == 1 && policy_payload_matters(payload)) {
+			/* one reload for a burst of changes */
+			while (db_wait_notify(db, 0, payload, sizeof payload) == 1)
+				;
+			policy_reload(app, db);
+		}
+	}
+	db_close(db);
+	return NULL;
+}
+
+int policy_start(struct authz_app *app)
+{
+	if (pthread_mutex_init(&app->policy_lock, NULL) != 0)
+		return -1;
+	if (pthread_create(&app->listener, NULL, policy_listener_main, app) != 0) {
+		log_error("rules: cannot start the listener thread");
+		return -1;
+	}
+	app->listener_started = true;
+	return 0;
+}
+
+void policy_stop(struct authz_app *app)
+{
+	app->stopping = 1;
+	if (app->listener_started)
+		pthread_join(app->listener, NULL);
+	policy_release(app, app->policy);
+	app->policy = NULL;
+	pthread_mutex_destroy(&app->policy_lock);
+}

@@ -1,0 +1,46 @@
+/* identity: who a verified credential speaks for, as both programs pass it around. */
+#ifndef POSTERN_IDENTITY_H
+#define POSTERN_IDENTITY_H
+
+#include <stdbool.h>
+
+enum auth_kind {
+	AUTH_NONE,
+	AUTH_SESSION,     /* session cookie or opaque Bearer session token */
+	AUTH_JWT,         /* access JWT naming a live session */
+	AUTH_API_KEY,     /* X-Api-Key */
+	AUTH_SHARED_LINK, /* X-Postern-Share-Key header or key= query parameter */
+	AUTH_TOKEN,       /* single-use token= query parameter */
+};
+
+#define IDENTITY_UUID_LEN 36
+#define IDENTITY_EMAIL_MAX 254
+#define IDENTITY_PERMS_MAX 2048
+#define IDENTITY_PATH_MAX 1024
+
+struct identity {
+	enum auth_kind kind;
+	char user_id[IDENTITY_UUID_LEN + 1];
+	char email[IDENTITY_EMAIL_MAX + 1];
+	char display_name[256];
+	char role[64];
+	char session_id[IDENTITY_UUID_LEN + 1]; /* "" when the credential has no session */
+	char key_id[IDENTITY_UUID_LEN + 1];
+	char link_id[IDENTITY_UUID_LEN + 1];
+	char permissions[IDENTITY_PERMS_MAX]; /* space separated, e.g. "album.read album.write" */
+	char path_prefix[IDENTITY_PATH_MAX + 1]; /* shared links only */
+	bool user_mfa;                           /* the user has TOTP enabled */
+	bool session_mfa;                        /* the session passed an MFA step */
+	bool must_change_password;
+	bool has_password;        /* shared link behind a password */
+	long long expires_at;     /* unix seconds, 0 = never */
+	long long elevated_until; /* unix seconds, 0 = not elevated */
+};
+
+/* The names written to POSTERN_AUTH. */
+const char *identity_kind_name(enum auth_kind kind);
+
+/* Whether the space-separated permission list grants perm ("all" grants everything). */
+bool identity_has_permission(const struct identity *id, const char *perm);
+
+#endif

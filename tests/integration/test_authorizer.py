@@ -1,0 +1,433 @@
+"""postern-authorizer's decisions over raw FastCGI, against a real PostgreSQL: every credential
+kind allowed with its identity, denied when wrong, expired, revoked, malformed or duplicated;
+rules, CSRF, forced password change, require_mfa; database outage and recovery."""
+import base64
+import hashlib
+import os
+import secrets
+import time
+
+import pytest
+
+import fcgi_client
+import servers
+from pgcluster import PgCluster
+
+PASSWORD = "correct horse battery staple"
+
+
+def new_token(prefix):
+    return prefix + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+
+
+def sha(token):
+    return hashlib.sha256(token.encode()).digest()
+
+
+class Authz:
+    """The authorizer under spawn-fcgi, and helpers to ask it and to mint credentials by SQL."""
+
+    def __init__(self, program, db):
+        self.program = program
+        self.db = db
+
+    def ask(self, uri, method="GET", headers=None, role="AUTHORIZER", params=None):
+        env = {"REQUEST_METHOD": method, "REQUEST_URI": uri, "HTTP_HOST": "app.example",
+               "SERVER_NAME": "app.example", "QUERY_STRING": uri.partition("?")[2]}
+        for k, v in (headers or {}).items():
+            env["HTTP_" + k.upper().replace("-", "_")] = v
+        env.update(params or {})
+        h, status, body, _ = fcgi_client.request(self.program.socket, env, role=role)
+        return status, h, body
+
+    def user(self, email, role="user"):
+        return self.db.value("SELECT postern.create_user(%s, %s, %s)", (email, PASSWORD, role))
+
+    def session(self, user_id, **cols):
+        token = new_token("pst_s_")
+        cols.setdefault("expires_at", "now() + interval '1 day'")
+        names = ", ".join(["token_hash", "user_id"] + list(cols))
+        exprs = ", ".join(["%s", "%s"] + [str(v) for v in cols.values()])
+        sid = self.db.value(f"INSERT INTO postern.sessions ({names}) VALUES ({exprs}) RETURNING id",
+                            (sha(token), user_id))
+        return token, str(sid)
+
+    def wait_rules(self, predicate, what):
+        servers.wait_for(predicate, what=what)
+
+
+@pytest.fixture
+def authz(db, programs):
+    p = programs("authorizer", cookie_secure="off")
+    a = Authz(p, db)
+    servers.wait_for(lambda: "rules loaded" in p.log(), what="rules loaded")
+    return a
+
+
+def cookie(token):
+    return {"Cookie": f"other=1; postern_session={token}"}
+
+
+def identity(headers):
+    return {k[len("variable-"):]: v for k, v in headers.items() if k.startswith("variable-")}
+
+
+def test_session_cookie_allows_with_identity(authz):
+    uid = authz.user("alice@example.com", "admin")
+    token, sid = authz.session(uid)
+    status, headers, body = authz.ask("/app/page", headers=cookie(token))
+    assert status == 200 and body == b""
+    assert set(headers) == {"status"} | {"variable-" + k.lower() for k in (
+        "REMOTE_USER", "POSTERN_USER_ID", "POSTERN_USER", "POSTERN_ROLE", "POSTERN_AUTH",
+        "POSTERN_SESSION_ID", "POSTERN_PERMISSIONS", "POSTERN_MFA")}
+    assert identity(headers) == {
+        "remote_user": "alice@example.com", "postern_user_id": str(uid),
+        "postern_user": "alice@example.com", "postern_role": "admin", "postern_auth": "session",
+        "postern_session_id": sid, "postern_permissions": "all", "postern_mfa": "off"}
+
+
+def test_bearer_session_token(authz):
+    uid = authz.user("bob@example.com")
+    token, sid = authz.session(uid)
+    status, headers, _ = authz.ask("/api/x", headers={"Authorization": f"Bearer {token}"})
+    assert status == 200
+    assert identity(headers)["postern_session_id"] == sid
+    assert identity(headers)["postern_auth"] == "session"
+
+
+def test_no_credential_api_401_browser_302(authz):
+    status, headers, body = authz.ask("/app/page?x=1&y=%2F")
+    assert status == 401
+    assert headers["www-authenticate"] == 'Bearer realm="postern"'
+    assert body == b'{"error":"authentication required","code":"UNAUTHENTICATED"}'
+    status, headers, _ = authz.ask("/app/page?x=1&y=%2F", headers={"Accept": "text/html,*/*"})
+    assert status == 302
+    assert headers["location"] == "/auth/login?return_to=/app/page%3Fx%3D1%26y%3D%252F"
+    # nginx (RESPONDER role) cannot pass a 302 through auth_request: 401 instead
+    status, _, _ = authz.ask("/app/page", headers={"Accept": "text/html"}, role="RESPONDER")
+    assert status == 401
+
+
+def test_public_rules(authz):
+    for uri, method in (("/auth/login", "GET"), ("/auth/login", "POST"), ("/auth/health", "GET"),
+                        ("/auth/oidc/callback?code=x", "GET")):
+        status, headers, _ = authz.ask(uri, method)
+        assert status == 200, uri
+        assert identity(headers) == {}
+    # a method the public rule does not list falls to the next rule
+    assert authz.ask("/auth/login", "DELETE")[0] == 401
+
+
+@pytest.mark.parametrize("mutate,code", [
+    ("UPDATE postern.sessions SET revoked_at = now()", "SESSION_INVALID"),
+    ("UPDATE postern.sessions SET expires_at = now() - interval '1 second'", "SESSION_INVALID"),
+    ("UPDATE postern.sessions SET last_seen_at = now() - interval '8 days'", "SESSION_INVALID"),
+    ("UPDATE postern.users SET disabled = true", "SESSION_INVALID"),
+])
+def test_dead_sessions_denied_at_once(authz, mutate, code):
+    uid = authz.user("carol@example.com")
+    token, _ = authz.session(uid)
+    assert authz.ask("/x", headers=cookie(token))[0] == 200
+    authz.db.query(mutate)
+    status, headers, body = authz.ask("/x", headers=cookie(token))
+    assert status == 401 and f'"code":"{code}"'.encode() in body
+    # a browser with a dead session goes back to the login page
+    status, headers, _ = authz.ask("/x", headers={**cookie(token), "Accept": "text/html"})
+    assert status == 302
+
+
+@pytest.mark.parametrize("headers,code", [
+    ({"Cookie": "postern_session=pst_s_AAAA"}, "CREDENTIAL_MALFORMED"),
+    ({"Authorization": "Basic YTpi"}, "CREDENTIAL_MALFORMED"),
+    ({"Authorization": "Bearer a, Bearer b"}, "CREDENTIAL_MALFORMED"),
+    ({"Authorization": "Bearer " + new_token("pst_k_")}, "CREDENTIAL_MALFORMED"),
+    ({"Authorization": "Bearer " + new_token("pst_s_")}, "CREDENTIAL_INVALID"),
+    ({"X-Api-Key": new_token("pst_s_")}, "CREDENTIAL_MALFORMED"),
+    ({"X-Api-Key": new_token("pst_k_")}, "CREDENTIAL_INVALID"),
+    ({"Authorization": "Bearer eyJhbGciOiJub25lIn0.e30."}, "CREDENTIAL_INVALID"),
+])
+def test_bad_credentials_401(authz, headers, code):
+    status, h, body = authz.ask("/api/x", headers=headers)
+    assert status == 401, body
+    assert f'"code":"{code}"'.encode() in body
+    assert h["www-authenticate"].startswith('Bearer realm="postern", error="invalid_')
+
+
+def test_duplicate_session_cookie_denied(authz):
+    uid = authz.user("dan@example.com")
+    token, _ = authz.session(uid)
+    status, _, body = authz.ask("/x", headers={
+        "Cookie": f"postern_session={token}; postern_session={token}"})
+    assert status == 401 and b"CREDENTIAL_MALFORMED" in body
+
+
+def test_invalid_higher_credential_never_falls_back(authz):
+    uid = authz.user("erin@example.com")
+    token, _ = authz.session(uid)
+    status, _, _ = authz.ask("/x", headers={**cookie(token),
+                                            "Authorization": "Bearer " + new_token("pst_s_")})
+    assert status == 401
+    status, _, _ = authz.ask("/x", headers={**cookie(token), "X-Api-Key": new_token("pst_k_")})
+    assert status == 401
+
+
+def test_api_key_scopes_and_rules(authz):
+    authz.db.query("SELECT postern.create_role('editor', 'Editors')")
+    for p in ("album.read", "album.write"):
+        authz.db.query("SELECT postern.grant_permission('editor', %s)", (p,))
+    authz.user("fay@example.com", "editor")
+    key = authz.db.value("SELECT postern.create_api_key('fay@example.com', 'ci', "
+                         "ARRAY['album.read'])")
+    kid = authz.db.value("SELECT id FROM postern.api_keys")
+    authz.db.query("INSERT INTO postern.rules (priority, methods, path_pattern, access, permission) "
+                   "VALUES (200, ARRAY['GET'], '/albums/**', 'permission', 'album.read'), "
+                   "(201, ARRAY['POST'], '/albums/**', 'permission', 'album.write'), "
+                   "(202, NULL, '/nokeys/**', 'authenticated', NULL)")
+    authz.db.query("UPDATE postern.rules SET allow_api_keys = false WHERE path_pattern = '/nokeys/**'")
+    time.sleep(0.5)  # the NOTIFY reload
+    status, headers, _ = authz.ask("/albums/1", headers={"X-Api-Key": key})
+    assert status == 200
+    assert identity(headers)["postern_auth"] == "api_key"
+    assert identity(headers)["postern_key_id"] == str(kid)
+    assert identity(headers)["postern_permissions"] == "album.read"
+    assert "postern_session_id" not in identity(headers)
+    status, _, body = authz.ask("/albums/1", "POST", headers={"X-Api-Key": key})
+    assert status == 403 and b'"code":"FORBIDDEN"' in body
+    status, _, body = authz.ask("/nokeys/x", headers={"X-Api-Key": key})
+    assert status == 403 and b"API_KEY_NOT_ALLOWED" in body
+    # the owner loses the permission: the key loses it at once
+    authz.db.query("SELECT postern.revoke_permission('editor', 'album.read')")
+    assert authz.ask("/albums/1", headers={"X-Api-Key": key})[0] == 403
+    authz.db.query("SELECT postern.revoke_api_key(%s)", (kid,))
+    assert authz.ask("/albums/1", headers={"X-Api-Key": key})[0] == 401
+
+
+def test_rules_reload_on_notify(authz):
+    uid = authz.user("gus@example.com")
+    token, _ = authz.session(uid)
+    assert authz.ask("/secret/x", headers=cookie(token))[0] == 200
+    authz.db.query("INSERT INTO postern.rules (priority, path_pattern, access) "
+                   "VALUES (5, '/secret/**', 'deny')")
+    servers.wait_for(lambda: authz.ask("/secret/x", headers=cookie(token))[0] == 403,
+                     what="deny rule in force")
+    status, _, body = authz.ask("/secret/x", headers=cookie(token))
+    assert b'"code":"DENIED"' in body
+    # path tricks land on the same rule
+    for uri in ("/public/../secret/x", "/%73ecret/x", "//secret//x", "/secret/./x/",
+                "/x/%2e%2e/secret/y"):
+        assert authz.ask(uri, headers=cookie(token))[0] == 403, uri
+    for uri in ("/secret%2Fx", "/secret\\x", "/secret/%00", "/a%zz"):
+        status, _, body = authz.ask(uri, headers=cookie(token))
+        assert status == 400 and b'"code":"BAD_PATH"' in body, uri
+
+
+def test_admin_rule(authz):
+    authz.user("admin@example.com", "admin")
+    authz.user("user@example.com", "user")
+    admin_t, _ = authz.session(authz.db.value("SELECT id FROM postern.users WHERE role='admin'"))
+    user_t, _ = authz.session(authz.db.value("SELECT id FROM postern.users WHERE role='user'"))
+    assert authz.ask("/auth/admin/users", headers=cookie(admin_t))[0] == 200
+    status, _, body = authz.ask("/auth/admin/users", headers=cookie(user_t))
+    assert status == 403 and b"ADMIN_REQUIRED" in body
+
+
+def test_shared_link_scope(authz):
+    authz.user("hal@example.com", "admin")
+    key = authz.db.value("SELECT postern.create_shared_link('hal@example.com', '/share/album1', "
+                         "ARRAY['album.read'], now() + interval '1 day')")
+    authz.db.query("INSERT INTO postern.rules (priority, path_pattern, access, allow_shared_links) "
+                   "VALUES (20, '/share/**', 'authenticated', true)")
+    time.sleep(0.5)
+    status, headers, _ = authz.ask("/share/album1/photo.jpg?key=" + key)
+    assert status == 200
+    ident = identity(headers)
+    assert ident["postern_auth"] == "shared_link"
+    assert ident["remote_user"] == "shared-link:" + ident["postern_link_id"]
+    assert ident["postern_permissions"] == "album.read"
+    assert authz.ask("/share/album1", headers={"X-Postern-Share-Key": key})[0] == 200
+    status, _, body = authz.ask("/share/album2/photo.jpg?key=" + key)
+    assert status == 403 and b"LINK_SCOPE" in body
+    assert authz.ask("/share/album10?key=" + key)[0] == 403  # segment boundary
+    # outside rules that allow links the key is not a credential at all
+    assert authz.ask("/elsewhere?key=" + key)[0] == 401
+    assert authz.ask(f"/share/album1?key={key}&key={key}")[0] == 401  # duplicated
+    authz.db.query("UPDATE postern.shared_links SET expires_at = now() - interval '1 s'")
+    assert authz.ask("/share/album1?key=" + key)[0] == 401
+
+
+def test_single_use_token(authz):
+    uid = authz.user("ivy@example.com")
+    authz.db.query("INSERT INTO postern.rules (priority, path_pattern, access, token_purpose) "
+                   "VALUES (20, '/download/**', 'authenticated', 'download')")
+    time.sleep(0.5)
+    token = new_token("pst_t_")
+    authz.db.query("INSERT INTO postern.single_use_tokens (token_hash, user_id, purpose, path, "
+                   "expires_at) VALUES (%s, %s, 'download', '/download/f1', now() + interval '60 s')",
+                   (sha(token), uid))
+    status, headers, _ = authz.ask("/download/f1?token=" + token)
+    assert status == 200 and identity(headers)["postern_auth"] == "token"
+    assert identity(headers)["postern_user"] == "ivy@example.com"
+    assert authz.ask("/download/f1?token=" + token)[0] == 401  # used
+    other = new_token("pst_t_")
+    authz.db.query("INSERT INTO postern.single_use_tokens (token_hash, user_id, purpose, path, "
+                   "expires_at) VALUES (%s, %s, 'download', '/download/f1', now() + interval '60 s')",
+                   (sha(other), uid))
+    assert authz.ask("/download/f2?token=" + other)[0] == 401  # other path burns it
+    assert authz.ask("/download/f1?token=" + other)[0] == 401
+
+
+def test_csrf_cross_site_refused_for_cookies_only(authz):
+    uid = authz.user("jo@example.com")
+    token, _ = authz.session(uid)
+    h = cookie(token)
+    assert authz.ask("/app/save", "POST", headers={**h, "Sec-Fetch-Site": "same-origin"})[0] == 200
+    assert authz.ask("/app/save", "POST", headers=h)[0] == 200  # non-browser client
+    for extra in ({"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+                  {"Origin": "https://evil.example"}, {"Origin": "null"}):
+        status, _, body = authz.ask("/app/save", "POST", headers={**h, **extra})
+        assert status == 403 and b'"code":"CSRF"' in body, extra
+    assert authz.ask("/app/save", "POST", headers={**h, "Origin": "http://app.example"})[0] == 200
+    # a cross-site GET is not refused; Bearer requests carry no cookie and skip the check
+    assert authz.ask("/app/page", headers={**h, "Sec-Fetch-Site": "cross-site"})[0] == 200
+    status, _, _ = authz.ask("/app/save", "POST", headers={
+        "Authorization": f"Bearer {token}", "Sec-Fetch-Site": "cross-site"})
+    assert status == 200
+
+
+def test_must_change_password_and_require_mfa(authz):
+    uid = authz.user("kim@example.com")
+    token, _ = authz.session(uid)
+    authz.db.query("UPDATE postern.users SET must_change_password = true")
+    status, _, body = authz.ask("/app", headers=cookie(token))
+    assert status == 403 and b"PASSWORD_CHANGE_REQUIRED" in body
+    assert authz.ask("/auth/password", "POST", headers=cookie(token))[0] == 200
+    assert authz.ask("/auth/me", headers=cookie(token))[0] == 200
+    authz.db.query("UPDATE postern.users SET must_change_password = false")
+    authz.db.query("SELECT postern.set_setting('require_mfa', 'on')")
+    servers.wait_for(lambda: authz.ask("/app", headers=cookie(token))[0] == 403, what="mfa on")
+    status, _, body = authz.ask("/app", headers=cookie(token))
+    assert b"MFA_REQUIRED" in body
+    assert authz.ask("/auth/mfa/setup", "POST", headers=cookie(token))[0] == 200
+    assert authz.ask("/auth/mfa", headers=cookie(token))[0] == 200
+    assert authz.ask("/auth/mfaxyz", headers=cookie(token))[0] == 403
+
+
+def test_malformed_requests_400(authz):
+    assert authz.ask("/x", method="get")[0] == 400
+    status, _, body = authz.ask("/x", headers={"Host": "evil host"})
+    assert status == 400 and b"BAD_HOST" in body
+    status, _, body = authz.ask("/x", headers={"Cookie": "a" * 9000})
+    assert status == 400 and b"HEADER_TOO_LARGE" in body
+
+
+def test_spoofed_identity_headers_ignored(authz):
+    status, headers, _ = authz.ask("/app", headers={
+        "X-Postern-User": "admin@example.com", "Variable-REMOTE_USER": "admin@example.com",
+        "X-Forwarded-User": "admin@example.com", "Remote-User": "admin@example.com"},
+        params={"REMOTE_USER": "admin@example.com"})
+    assert status == 401
+
+
+def test_database_outage_503_then_recovery(workdir):
+    with PgCluster() as cluster:
+        r = cluster.psql(["-v", "ON_ERROR_STOP=1", "-f",
+                          os.path.join(servers.REPO, "sql", "install.sql")])
+        assert r.returncode == 0, r.stderr
+        conn = cluster.connect()
+        with conn.cursor() as cur:
+            cur.execute("SELECT postern.create_user('lu@example.com', %s)", (PASSWORD,))
+            cur.execute("SELECT id FROM postern.users")
+            uid = cur.fetchone()[0]
+            token = new_token("pst_s_")
+            cur.execute("INSERT INTO postern.sessions (token_hash, user_id, expires_at) "
+                        "VALUES (%s, %s, now() + interval '1 day')", (sha(token), uid))
+        conn.close()
+        cfg = servers.write_config(workdir, database=cluster.dsn(), db_retry_interval="100ms",
+                                   threads="1", cookie_secure="off")
+        p = servers.Program("authorizer", workdir, cfg).start()
+        a = Authz(p, None)
+        try:
+            servers.wait_for(lambda: "rules loaded" in p.log(), what="rules")
+            assert a.ask("/x", headers=cookie(token))[0] == 200
+            cluster.stop()
+            status, headers, body = a.ask("/x", headers=cookie(token))
+            assert (status, headers["retry-after"]) == (503, "5")
+            assert b"DATABASE_UNAVAILABLE" in body
+            cluster.start()
+            servers.wait_for(lambda: a.ask("/x", headers=cookie(token))[0] == 200,
+                             what="recovery")
+            assert p.proc.poll() is None
+        finally:
+            p.stop()
+
+
+# -- access JWTs -----------------------------------------------------------------------------
+import hmac  # noqa: E402
+import json  # noqa: E402
+
+
+def b64(data):
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def jwt_key(authz):
+    """The key the programs derive: HMAC-SHA256(server key, "postern-key:jwt")."""
+    with open(os.path.join(os.path.dirname(authz.program.config), "server.key"), "rb") as f:
+        master = f.read().rstrip()
+    return hmac.new(master, b"postern-key:jwt", hashlib.sha256).digest()
+
+
+def mint(key, header=None, **claims):
+    now = int(time.time())
+    body = {"typ": "access", "iss": "postern", "aud": "postern", "iat": now, "exp": now + 300,
+            "jti": secrets.token_hex(8)}
+    body.update(claims)
+    body = {k: v for k, v in body.items() if v is not None}
+    head = b64(json.dumps(header or {"alg": "HS256", "typ": "JWT"}).encode())
+    payload = b64(json.dumps(body).encode())
+    sig = b64(hmac.new(key, f"{head}.{payload}".encode(), hashlib.sha256).digest())
+    return f"{head}.{payload}.{sig}"
+
+
+def test_access_jwt(authz):
+    uid = authz.user("max@example.com")
+    _, sid = authz.session(uid)
+    key = jwt_key(authz)
+
+    def ask(tok):
+        return authz.ask("/api/x", headers={"Authorization": "Bearer " + tok})
+
+    status, headers, _ = ask(mint(key, sub=str(uid), sid=sid))
+    assert status == 200
+    assert identity(headers)["postern_auth"] == "jwt"
+    assert identity(headers)["postern_session_id"] == sid
+    now = int(time.time())
+    other_uid = authz.user("nia@example.com")
+    bad = {
+        "expired": mint(key, sub=str(uid), sid=sid, exp=now - 1),
+        "future iat": mint(key, sub=str(uid), sid=sid, iat=now + 120),
+        "future nbf": mint(key, sub=str(uid), sid=sid, nbf=now + 120),
+        "no exp": mint(key, sub=str(uid), sid=sid, exp=None),
+        "wrong iss": mint(key, sub=str(uid), sid=sid, iss="other"),
+        "wrong aud": mint(key, sub=str(uid), sid=sid, aud="other"),
+        "aud list": mint(key, sub=str(uid), sid=sid, aud=["postern"]),
+        "wrong typ": mint(key, sub=str(uid), sid=sid, typ="refresh"),
+        "other user": mint(key, sub=str(other_uid), sid=sid),
+        "bad sid": mint(key, sub=str(uid), sid="x' OR '1'='1"),
+        "wrong key": mint(b"k" * 32, sub=str(uid), sid=sid),
+        "HS512": mint(key, {"alg": "HS512", "typ": "JWT"}, sub=str(uid), sid=sid),
+        "kid": mint(key, {"alg": "HS256", "kid": "../../etc/passwd"}, sub=str(uid), sid=sid),
+        "jku": mint(key, {"alg": "HS256", "jku": "http://127.0.0.1/k"}, sub=str(uid), sid=sid),
+        "none": b64(b'{"alg":"none"}') + "." + b64(json.dumps(
+            {"typ": "access", "iss": "postern", "aud": "postern", "sub": str(uid), "sid": sid,
+             "iat": now, "exp": now + 60, "jti": "x"}).encode()) + ".",
+        "NoNe": mint(key, {"alg": "NoNe"}, sub=str(uid), sid=sid),
+        "RS256": mint(key, {"alg": "RS256", "typ": "JWT"}, sub=str(uid), sid=sid),
+    }
+    for name, tok in bad.items():
+        status, headers, body = ask(tok)
+        assert status == 401, name
+        assert b'"code":"CREDENTIAL_INVALID"' in body, name
+        assert headers["www-authenticate"] == 'Bearer realm="postern", error="invalid_token"'
+    authz.db.query("SELECT postern.revoke_session(%s)", (sid,))
+    assert ask(mint(key, sub=str(uid), sid=sid))[0] == 401
