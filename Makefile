@@ -45,6 +45,7 @@ LIBPOSTERN := $(BUILD)/libpostern.a
 AUTHZ_BIN  := $(BUILD)/postern-authorizer
 RESP_BIN   := $(BUILD)/postern-responder
 UNIT_BIN   := $(BUILD)/unit-tests
+ALLOW_ALL  := $(BUILD)/allow-all
 REPLAY_BINS := $(patsubst %,$(BUILD)/replay-%,$(FUZZ_NAMES))
 
 # Debian packages: what building needs, and what the tests need on top.
@@ -52,7 +53,8 @@ DEB_BUILD  := build-essential pkg-config libfcgi-dev libjwt-dev libjansson-dev l
               libssl-dev libcurl4-openssl-dev libcrypt-dev
 DEB_TEST   := check postgresql postgresql-contrib lighttpd spawn-fcgi python3-pytest \
               python3-requests python3-psycopg2 cppcheck clang-format clang libclang-rt-14-dev \
-              curl procps util-linux
+              curl procps util-linux apache2 libapache2-mod-fcgid nginx fcgiwrap \
+              lighttpd-modules-lua
 
 .PHONY: all test check-all unit integration fuzz-replay fuzz sanitize lint format deps \
         deps-build install clean docs-check
@@ -63,7 +65,7 @@ all: $(AUTHZ_BIN) $(RESP_BIN)
 
 $(BUILD)/obj/%.o: %.c $(wildcard lib/*.h) | $(BUILD)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD):
 	@mkdir -p $@
@@ -79,6 +81,10 @@ $(RESP_BIN): $(call obj,$(RESP_SRC)) $(LIBPOSTERN)
 
 $(UNIT_BIN): $(call obj,$(UNIT_SRC)) $(LIBPOSTERN)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS)
+
+# The trivial allow-all authorizer: web-server wiring tests and benchmark case B.
+$(ALLOW_ALL): $(BUILD)/obj/tests/bench/allow_all.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Corpus replay: each fuzz target linked with a plain main() that feeds it every corpus file.
 $(BUILD)/replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay.o $(LIBPOSTERN)
@@ -105,7 +111,7 @@ docs-check: $(AUTHZ_BIN)
 	  || { echo "README.md config reference is stale: paste $(AUTHZ_BIN) --config-reference"; exit 1; }
 	@echo "docs-check: config example and README reference match the key table"
 
-integration: $(AUTHZ_BIN) $(RESP_BIN)
+integration: $(AUTHZ_BIN) $(RESP_BIN) $(ALLOW_ALL)
 	POSTERN_BUILD=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
 fuzz-replay: $(REPLAY_BINS)
