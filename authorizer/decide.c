@@ -4,9 +4,9 @@
 #include "access_jwt.h"
 #include "cookie.h"
 #include "csrf.h"
-#include "log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -157,6 +157,32 @@ static bool decide_has_session(const struct identity *id)
 	return id->kind == AUTH_SESSION || id->kind == AUTH_JWT;
 }
 
+/* The rule's SQL policy function has the last word; any failure denies. */
+static int decide_policy_function(struct authz_thread *t, const struct authz_request *r,
+                                  const struct rule *rule, struct decision *d)
+{
+	char *json = identity_to_json(&d->id);
+	bool allowed = false;
+	enum db_status st;
+
+	if (json == NULL) {
+		deny(d, 503, "POLICY_UNAVAILABLE", "this path's policy cannot be evaluated");
+		return -1;
+	}
+	st = db_check_policy(t->db, rule->id, json, r->method, r->host ? r->host : "", r->path,
+	                     &allowed);
+	free(json);
+	if (st == DB_OK && allowed)
+		return 0;
+	if (st == DB_OK)
+		deny(d, 403, "POLICY_DENIED", "this path's policy refuses the request");
+	else if (st == DB_UNAVAILABLE)
+		deny(d, 503, "DATABASE_UNAVAILABLE", "authentication database unavailable");
+	else
+		deny(d, 403, "POLICY_ERROR", "this path's policy failed");
+	return -1;
+}
+
 /* Checks that need the identity; returns 0 to allow, -1 with d set to a deny. */
 static int decide_checks(struct authz_thread *t, const struct authz_request *r,
                          const struct policy *p, const struct rule *rule,
@@ -226,13 +252,8 @@ static int decide_checks(struct authz_thread *t, const struct authz_request *r,
 			}
 		}
 	}
-	if (rule != NULL && rule->policy_function != NULL) {
-		/* Not evaluated by this build: refuse rather than skip a check the DBA asked for. */
-		log_warn("rule %ld: policy_function %s is not supported yet; denying", rule->id,
-		         rule->policy_function);
-		deny(d, 403, "POLICY_UNAVAILABLE", "this path's policy cannot be evaluated");
-		return -1;
-	}
+	if (rule != NULL && rule->policy_function != NULL)
+		return decide_policy_function(t, r, rule, d);
 	return 0;
 }
 

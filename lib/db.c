@@ -21,42 +21,43 @@
  * Timestamps come back as unix seconds and arrays as space-separated words, so that nothing
  * depends on the server's DateStyle or array quoting.
  */
-#define DB_STATEMENTS(X)                                                                        \
-	X(PING, "SELECT 1", 0, true)                                                            \
-	X(SCHEMA_VERSION, "SELECT postern.get_schema_version()", 0, true)                       \
-	X(AUTH_SESSION,                                                                         \
-	  "SELECT session_id, user_id, email, coalesce(display_name, ''), role, "               \
-	  "array_to_string(permissions, ' '), user_mfa, session_mfa, must_change_password, "    \
-	  "extract(epoch FROM expires_at)::bigint, "                                            \
-	  "coalesce(extract(epoch FROM elevated_until)::bigint, 0) "                            \
-	  "FROM postern.auth_session($1)",                                                      \
-	  1, true)                                                                              \
-	X(AUTH_SESSION_ID,                                                                      \
-	  "SELECT session_id, user_id, email, coalesce(display_name, ''), role, "               \
-	  "array_to_string(permissions, ' '), user_mfa, session_mfa, must_change_password, "    \
-	  "extract(epoch FROM expires_at)::bigint, "                                            \
-	  "coalesce(extract(epoch FROM elevated_until)::bigint, 0) "                            \
-	  "FROM postern.auth_session_id($1::uuid)",                                             \
-	  1, true)                                                                              \
-	X(AUTH_API_KEY,                                                                         \
-	  "SELECT key_id, user_id, email, role, array_to_string(permissions, ' '), user_mfa, "  \
-	  "coalesce(extract(epoch FROM expires_at)::bigint, 0) FROM postern.auth_api_key($1)",  \
-	  1, true)                                                                              \
-	X(AUTH_SHARED_LINK,                                                                     \
-	  "SELECT link_id, user_id, email, path_prefix, array_to_string(permissions, ' '), "    \
-	  "has_password, coalesce(extract(epoch FROM expires_at)::bigint, 0) "                  \
-	  "FROM postern.auth_shared_link($1)",                                                  \
-	  1, true)                                                                              \
-	X(CONSUME_TOKEN,                                                                        \
-	  "SELECT user_id, email, role, array_to_string(permissions, ' '), "                    \
-	  "coalesce(session_id::text, ''), user_mfa FROM postern.consume_token($1, $2, $3)",    \
-	  3, false)                                                                             \
-	X(TOUCH_SESSION, "SELECT postern.touch_session($1)", 1, true)                           \
-	X(LOAD_RULES,                                                                           \
-	  "SELECT id, priority, host, array_to_string(methods, ' '), path_pattern, access, "    \
-	  "permission, allow_api_keys, allow_shared_links, token_purpose, require_csrf_token, " \
-	  "require_elevation, policy_function FROM postern.load_rules()",                       \
-	  0, true)                                                                              \
+#define DB_STATEMENTS(X)                                                                           \
+	X(PING, "SELECT 1", 0, true)                                                               \
+	X(SCHEMA_VERSION, "SELECT postern.get_schema_version()", 0, true)                          \
+	X(AUTH_SESSION,                                                                            \
+	  "SELECT session_id, user_id, email, coalesce(display_name, ''), role, "                  \
+	  "array_to_string(permissions, ' '), user_mfa, session_mfa, must_change_password, "       \
+	  "extract(epoch FROM expires_at)::bigint, "                                               \
+	  "coalesce(extract(epoch FROM elevated_until)::bigint, 0) "                               \
+	  "FROM postern.auth_session($1)",                                                         \
+	  1, true)                                                                                 \
+	X(AUTH_SESSION_ID,                                                                         \
+	  "SELECT session_id, user_id, email, coalesce(display_name, ''), role, "                  \
+	  "array_to_string(permissions, ' '), user_mfa, session_mfa, must_change_password, "       \
+	  "extract(epoch FROM expires_at)::bigint, "                                               \
+	  "coalesce(extract(epoch FROM elevated_until)::bigint, 0) "                               \
+	  "FROM postern.auth_session_id($1::uuid)",                                                \
+	  1, true)                                                                                 \
+	X(AUTH_API_KEY,                                                                            \
+	  "SELECT key_id, user_id, email, role, array_to_string(permissions, ' '), user_mfa, "     \
+	  "coalesce(extract(epoch FROM expires_at)::bigint, 0) FROM postern.auth_api_key($1)",     \
+	  1, true)                                                                                 \
+	X(AUTH_SHARED_LINK,                                                                        \
+	  "SELECT link_id, user_id, email, path_prefix, array_to_string(permissions, ' '), "       \
+	  "has_password, coalesce(extract(epoch FROM expires_at)::bigint, 0) "                     \
+	  "FROM postern.auth_shared_link($1)",                                                     \
+	  1, true)                                                                                 \
+	X(CONSUME_TOKEN,                                                                           \
+	  "SELECT user_id, email, role, array_to_string(permissions, ' '), "                       \
+	  "coalesce(session_id::text, ''), user_mfa FROM postern.consume_token($1, $2, $3)",       \
+	  3, false)                                                                                \
+	X(TOUCH_SESSION, "SELECT postern.touch_session($1)", 1, true)                              \
+	X(LOAD_RULES,                                                                              \
+	  "SELECT id, priority, host, array_to_string(methods, ' '), path_pattern, access, "       \
+	  "permission, allow_api_keys, allow_shared_links, token_purpose, require_csrf_token, "    \
+	  "require_elevation, policy_function FROM postern.load_rules()",                          \
+	  0, true)                                                                                 \
+	X(CHECK_POLICY, "SELECT postern.check_policy($1::bigint, $2::jsonb, $3, $4, $5)", 5, true) \
 	X(LOAD_SETTINGS, "SELECT key, value FROM postern.load_settings()", 0, true)
 
 enum db_stmt {
@@ -538,6 +539,24 @@ enum db_status db_consume_token(struct db *db, const unsigned char hash[32], con
 	      db_copy(id->session_id, sizeof id->session_id, res, 0, 4);
 	id->user_mfa = db_bool(res, 0, 5);
 	return db_lookup_done(res, bad, "consume_token");
+}
+
+enum db_status db_check_policy(struct db *db, long rule_id, const char *identity_json,
+                               const char *method, const char *host, const char *path,
+                               bool *allowed)
+{
+	char id[24];
+	const char *values[5] = { id, identity_json, method, host, path };
+	enum db_status st;
+	PGresult *res;
+
+	snprintf(id, sizeof id, "%ld", rule_id);
+	res = db_exec(db, DB_STMT_CHECK_POLICY, values, NULL, NULL, &st);
+	if (res == NULL)
+		return st;
+	*allowed = PQntuples(res) == 1 && db_bool(res, 0, 0);
+	PQclear(res);
+	return DB_OK;
 }
 
 enum db_status db_touch_session(struct db *db, const char *session_id)

@@ -2,6 +2,7 @@
 #ifndef POSTERN_DB_H
 #define POSTERN_DB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Results of every db_* query function. */
@@ -49,6 +50,10 @@ enum db_status db_auth_shared_link(struct db *db, const unsigned char hash[32],
 /* Burns a single-use token and returns its identity only if purpose and path match. */
 enum db_status db_consume_token(struct db *db, const unsigned char hash[32], const char *purpose,
                                 const char *path, struct identity *id);
+/* Runs a rule's policy function (postern.check_policy) with the identity as JSON. */
+enum db_status db_check_policy(struct db *db, long rule_id, const char *identity_json,
+                               const char *method, const char *host, const char *path,
+                               bool *allowed);
 /* Records activity of a session (the database throttles the write to once a minute). */
 enum db_status db_touch_session(struct db *db, const char *session_id);
 

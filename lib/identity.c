@@ -1,6 +1,7 @@
 /* identity: who a verified credential speaks for, as both programs pass it around. */
 #include "identity.h"
 
+#include <jansson.h>
 #include <string.h>
 
 const char *identity_kind_name(enum auth_kind kind)
@@ -35,4 +36,38 @@ bool identity_has_permission(const struct identity *id, const char *perm)
 {
 	return identity_list_has(id->permissions, "all") ||
 	       identity_list_has(id->permissions, perm);
+}
+
+static json_t *identity_json_text(const char *s)
+{
+	return s[0] != '\0' ? json_string(s) : json_null();
+}
+
+char *identity_to_json(const struct identity *id)
+{
+	json_t *perms = json_array();
+	json_t *o;
+	char *out;
+
+	if (perms == NULL)
+		return NULL;
+	for (const char *p = id->permissions; *p;) {
+		size_t l = strcspn(p, " ");
+		if (l > 0)
+			json_array_append_new(perms, json_stringn(p, l));
+		p += l;
+		while (*p == ' ')
+			p++;
+	}
+	o = json_pack("{s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:b}", "user_id",
+	              identity_json_text(id->user_id), "email", identity_json_text(id->email),
+	              "role", identity_json_text(id->role), "auth", identity_kind_name(id->kind),
+	              "session_id", identity_json_text(id->session_id), "key_id",
+	              identity_json_text(id->key_id), "link_id", identity_json_text(id->link_id),
+	              "permissions", perms, "mfa", id->session_mfa);
+	if (o == NULL)
+		return NULL;
+	out = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return out;
 }

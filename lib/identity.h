@@ -43,4 +43,9 @@ const char *identity_kind_name(enum auth_kind kind);
 /* Whether the space-separated permission list grants perm ("all" grants everything). */
 bool identity_has_permission(const struct identity *id, const char *perm);
 
+/* The identity as a JSON object for SQL policy functions: user_id, email, role, auth,
+ * session_id, key_id, link_id (null when empty), permissions (array), mfa. Returns a string the
+ * caller frees with free(), or NULL on allocation failure. */
+char *identity_to_json(const struct identity *id);
+
 #endif

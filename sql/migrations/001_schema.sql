@@ -1187,6 +1187,27 @@ CREATE VIEW postern.audit AS
 
 ------------------------------------------------------------------------------------------------
 -- Privileges
+-- A rule's policy function, called by rule id so that the authorizer can run only functions a
+-- DBA named in postern.rules. Signature: fn(identity jsonb, method text, host text, path text)
+-- RETURNS boolean; NULL counts as false.
+CREATE FUNCTION postern.check_policy(p_rule_id bigint, p_identity jsonb, p_method text,
+                                     p_host text, p_path text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    fn regprocedure;
+    ok boolean;
+BEGIN
+    SELECT to_regprocedure(r.policy_function || '(jsonb,text,text,text)') INTO fn
+      FROM postern.rules r WHERE r.id = p_rule_id AND r.enabled AND r.policy_function IS NOT NULL;
+    IF fn IS NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE pg_catalog.format('SELECT %s($1, $2, $3, $4)', fn::regproc)
+       INTO ok USING p_identity, p_method, p_host, p_path;
+    RETURN coalesce(ok, false);
+END
+$$;
+
 -- The programs compare this with the version they were built for on every new connection.
 CREATE FUNCTION postern.get_schema_version() RETURNS int
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -1232,7 +1253,8 @@ GRANT EXECUTE ON FUNCTION
     postern.touch_session(uuid),
     postern.touch_api_key(uuid),
     postern.load_rules(),
-    postern.load_settings()
+    postern.load_settings(),
+    postern.check_policy(bigint, jsonb, text, text, text)
 TO postern_authorizer;
 
 GRANT EXECUTE ON FUNCTION postern.get_schema_version()

@@ -431,3 +431,28 @@ def test_access_jwt(authz):
         assert headers["www-authenticate"] == 'Bearer realm="postern", error="invalid_token"'
     authz.db.query("SELECT postern.revoke_session(%s)", (sid,))
     assert ask(mint(key, sub=str(uid), sid=sid))[0] == 401
+
+
+def test_policy_function(authz):
+    authz.user("olga@example.com")
+    authz.user("pat@example.com")
+    olga, _ = authz.session(authz.db.value("SELECT id FROM postern.users WHERE email='olga@example.com'"))
+    pat, _ = authz.session(authz.db.value("SELECT id FROM postern.users WHERE email='pat@example.com'"))
+    authz.db.query("""CREATE FUNCTION public.own_files(identity jsonb, method text, host text,
+                          path text) RETURNS boolean LANGUAGE sql AS $$
+                      SELECT path LIKE '/files/' || split_part(identity->>'email', '@', 1) || '/%'
+                         AND identity->>'auth' = 'session' AND method = 'GET'
+                         AND host = 'app.example' $$""")
+    authz.db.query("CREATE FUNCTION public.boom(jsonb, text, text, text) RETURNS boolean "
+                   "LANGUAGE sql AS $$ SELECT 1/0 = 1 $$")
+    authz.db.query("INSERT INTO postern.rules (priority, path_pattern, access, policy_function) "
+                   "VALUES (20, '/files/**', 'authenticated', 'public.own_files'), "
+                   "(21, '/boom', 'authenticated', 'public.boom')")
+    servers.wait_for(lambda: authz.ask("/files/olga/a", headers=cookie(pat))[0] == 403,
+                     what="policy rule")
+    assert authz.ask("/files/olga/a", headers=cookie(olga))[0] == 200
+    status, _, body = authz.ask("/files/olga/a", headers=cookie(pat))
+    assert b'"code":"POLICY_DENIED"' in body
+    assert authz.ask("/files/pat/x", headers=cookie(pat))[0] == 200
+    status, _, body = authz.ask("/boom", headers=cookie(pat))
+    assert status == 403 and b'"code":"POLICY_ERROR"' in body
