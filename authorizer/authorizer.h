@@ -3,6 +3,7 @@
 #define POSTERN_AUTHORIZER_H
 
 #include "config.h"
+#include "credential.h"
 #include "crypto.h"
 #include "db.h"
 #include "fcgi.h"
@@ -75,19 +76,6 @@ struct decision {
 
 /* intake.c */
 int authz_intake(struct fcgi_req *req, struct authz_request *r, struct decision *d);
-
-/* credential.c: which credential the request carries, before any lookup. */
-enum cred_source { CRED_NONE, CRED_BEARER, CRED_API_KEY, CRED_COOKIE, CRED_SHARE_KEY, CRED_TOKEN };
-struct credential {
-	enum cred_source source;
-	int token_kind; /* TOKEN_* of crypto.h, -1 for a JWT */
-	char value[CRYPTO_TOKEN_LEN + 1];
-	const char *jwt; /* a Bearer JWT (points into the request), else NULL */
-	size_t jwt_len;
-	bool malformed; /* present but unusable: deny, never fall back */
-};
-void authz_credential(const struct authz_app *app, const struct authz_request *r,
-                      const struct rule *rule, struct credential *c);
 
 /* decide.c */
 void authz_decide(struct authz_thread *t, const struct authz_request *r, struct decision *d);

@@ -1,7 +1,6 @@
 /* decide: the decision pipeline: rule, credential, lookup, checks -> allow or deny. */
 #include "authorizer.h"
 
-#include "access_jwt.h"
 #include "cookie.h"
 #include "csrf.h"
 
@@ -69,76 +68,25 @@ static bool decide_under_auth(const struct authz_app *app, const char *path,
 	return false;
 }
 
-static void decide_db_failed(enum db_status st, struct decision *d)
-{
-	if (st == DB_NOT_FOUND)
-		deny_401(d, "CREDENTIAL_INVALID", "credential unknown, expired or revoked",
-		         "invalid_token");
-	else
-		deny(d, 503, "DATABASE_UNAVAILABLE", "authentication database unavailable");
-}
-
-/* An access JWT: valid signature and claims, and the session it names still live. */
-static int decide_verify_jwt(struct authz_thread *t, const struct credential *c, struct decision *d)
-{
-	const struct config *cfg = t->app->cfg;
-	struct access_jwt a;
-	enum db_status st;
-
-	if (access_jwt_verify(t->app->jwt_key, c->jwt, c->jwt_len, cfg->token_issuer,
-	                      cfg->token_audience, (long long)time(NULL), &a) != 0) {
-		deny_401(d, "CREDENTIAL_INVALID", "access token invalid or expired",
-		         "invalid_token");
-		return -1;
-	}
-	d->id.kind = AUTH_JWT;
-	st = db_auth_session_id(t->db, a.sid, &d->id);
-	if (st == DB_OK && strcmp(d->id.user_id, a.sub) != 0)
-		st = DB_NOT_FOUND; /* a token for another user than its session's: never valid */
-	if (st != DB_OK) {
-		decide_db_failed(st, d);
-		return -1;
-	}
-	return 0;
-}
-
-/* Lookup by the SHA-256 of the token; fills d->id. Returns 0, or -1 with d set to a deny. */
+/* Looks the credential up; fills d->id. Returns 0, or -1 with d set to a deny. */
 static int decide_verify(struct authz_thread *t, const struct authz_request *r,
                          const struct rule *rule, const struct credential *c, struct decision *d)
 {
-	unsigned char hash[CRYPTO_SHA256_LEN];
-	enum db_status st = DB_ERROR;
+	const struct config *cfg = t->app->cfg;
+	const struct credential_keys keys = { t->app->jwt_key, cfg->token_issuer,
+		                              cfg->token_audience };
+	enum db_status st = credential_verify(t->db, &keys, c, rule ? rule->token_purpose : NULL,
+	                                      r->path, (long long)time(NULL), &d->id);
 
-	if (c->jwt != NULL)
-		return decide_verify_jwt(t, c, d);
-	crypto_sha256(c->value, strlen(c->value), hash);
-	switch (c->source) {
-	case CRED_BEARER:
-	case CRED_COOKIE:
-		d->id.kind = AUTH_SESSION;
-		st = db_auth_session(t->db, hash, &d->id);
-		break;
-	case CRED_API_KEY:
-		d->id.kind = AUTH_API_KEY;
-		st = db_auth_api_key(t->db, hash, &d->id);
-		break;
-	case CRED_SHARE_KEY:
-		d->id.kind = AUTH_SHARED_LINK;
-		st = db_auth_shared_link(t->db, hash, &d->id);
-		break;
-	case CRED_TOKEN:
-		d->id.kind = AUTH_TOKEN;
-		st = db_consume_token(t->db, hash, rule->token_purpose, r->path, &d->id);
-		break;
-	case CRED_NONE: break;
-	}
-	crypto_wipe(hash, sizeof hash);
 	if (st == DB_OK)
 		return 0;
 	if (st == DB_NOT_FOUND && c->source == CRED_COOKIE)
 		decide_unauthenticated(r, d, "SESSION_INVALID", "session expired or revoked", NULL);
+	else if (st == DB_NOT_FOUND)
+		deny_401(d, "CREDENTIAL_INVALID", "credential unknown, expired or revoked",
+		         "invalid_token");
 	else
-		decide_db_failed(st, d);
+		deny(d, 503, "DATABASE_UNAVAILABLE", "authentication database unavailable");
 	return -1;
 }
 
@@ -276,7 +224,19 @@ static void decide_with_policy(struct authz_thread *t, const struct authz_reques
 		d->status = 200;
 		return;
 	}
-	authz_credential(t->app, r, rule, &c);
+	credential_extract(
+	    &(struct credential_request){
+	        .authorization = r->authorization,
+	        .api_key = r->api_key,
+	        .cookie = r->cookie,
+	        .share_key = r->share_key,
+	        .query = r->query,
+	        .query_len = r->query_len,
+	        .session_cookie = t->app->session_cookie,
+	        .shared_links = rule != NULL && rule->allow_shared_links,
+	        .tokens = rule != NULL && rule->token_purpose != NULL,
+	    },
+	    &c);
 	if (c.source == CRED_NONE) {
 		decide_unauthenticated(r, d, "UNAUTHENTICATED", "authentication required", NULL);
 		return;

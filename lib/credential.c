@@ -1,0 +1,148 @@
+/* credential: finding the one credential a request carries (precedence) and verifying it. */
+#include "credential.h"
+
+#include "access_jwt.h"
+#include "cookie.h"
+#include "header.h"
+#include "query.h"
+
+#include <string.h>
+
+/* Takes a token of the expected kind; anything else present there is malformed. */
+static void credential_take(struct credential *c, enum cred_source source, const char *v,
+                            size_t len, int want_kind)
+{
+	c->source = source;
+	c->token_kind = crypto_token_kind(v, len);
+	if (c->token_kind != want_kind) {
+		c->malformed = true;
+		return;
+	}
+	memcpy(c->value, v, len);
+	c->value[len] = '\0';
+}
+
+/* A query parameter: 1 found, 0 absent, -1 duplicated or malformed. */
+static int credential_query(const struct credential_request *r, const char *name, char *out,
+                            size_t outlen)
+{
+	if (r->query == NULL)
+		return 0;
+	return query_get(r->query, r->query_len, name, out, outlen);
+}
+
+/* The URL-borne kinds, where the rule accepts them: 1 if one was taken (even malformed). */
+static int credential_from_url(const struct credential_request *r, struct credential *c)
+{
+	char q[CRYPTO_TOKEN_LEN + 2];
+	int rc;
+
+	if (r->shared_links) {
+		if (r->share_key != NULL) {
+			credential_take(c, CRED_SHARE_KEY, r->share_key, strlen(r->share_key),
+			                TOKEN_LINK);
+			return 1;
+		}
+		rc = credential_query(r, "key", q, sizeof q);
+		if (rc != 0) {
+			credential_take(c, CRED_SHARE_KEY, q, rc > 0 ? strlen(q) : 0, TOKEN_LINK);
+			return 1;
+		}
+	}
+	if (r->tokens) {
+		rc = credential_query(r, "token", q, sizeof q);
+		if (rc != 0) {
+			credential_take(c, CRED_TOKEN, q, rc > 0 ? strlen(q) : 0, TOKEN_ONE_TIME);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void credential_extract(const struct credential_request *r, struct credential *c)
+{
+	const char *v;
+	size_t len;
+	int rc;
+
+	memset(c, 0, sizeof *c);
+	c->token_kind = -1;
+	if (credential_from_url(r, c))
+		return;
+	if (r->authorization != NULL) {
+		c->source = CRED_BEARER;
+		if (header_bearer(r->authorization, &v, &len) <= 0) {
+			c->malformed = true;
+		} else if (memchr(v, '.', len) != NULL) {
+			c->jwt = v; /* an access JWT, checked by credential_verify */
+			c->jwt_len = len;
+		} else {
+			credential_take(c, CRED_BEARER, v, len, TOKEN_SESSION);
+		}
+		return;
+	}
+	if (r->api_key != NULL) {
+		credential_take(c, CRED_API_KEY, r->api_key, strlen(r->api_key), TOKEN_API_KEY);
+		return;
+	}
+	rc = cookie_find(r->cookie, r->session_cookie, &v, &len);
+	if (rc < 0) {
+		c->source = CRED_COOKIE;
+		c->malformed = true;
+	} else if (rc > 0) {
+		credential_take(c, CRED_COOKIE, v, len, TOKEN_SESSION);
+	}
+}
+
+/* An access JWT: valid signature and claims, and the session it names still live. */
+static enum db_status credential_verify_jwt(struct db *db, const struct credential_keys *keys,
+                                            const struct credential *c, long long now,
+                                            struct identity *id)
+{
+	struct access_jwt a;
+	enum db_status st;
+
+	if (access_jwt_verify(keys->jwt_key, c->jwt, c->jwt_len, keys->issuer, keys->audience, now,
+	                      &a) != 0)
+		return DB_NOT_FOUND;
+	id->kind = AUTH_JWT;
+	st = db_auth_session_id(db, a.sid, id);
+	if (st == DB_OK && strcmp(id->user_id, a.sub) != 0)
+		st = DB_NOT_FOUND; /* a token for another user than its session's: never valid */
+	return st;
+}
+
+enum db_status credential_verify(struct db *db, const struct credential_keys *keys,
+                                 const struct credential *c, const char *token_purpose,
+                                 const char *path, long long now, struct identity *id)
+{
+	unsigned char hash[CRYPTO_SHA256_LEN];
+	enum db_status st = DB_ERROR;
+
+	if (c->jwt != NULL)
+		return credential_verify_jwt(db, keys, c, now, id);
+	crypto_sha256(c->value, strlen(c->value), hash);
+	switch (c->source) {
+	case CRED_BEARER:
+	case CRED_COOKIE:
+		id->kind = AUTH_SESSION;
+		st = db_auth_session(db, hash, id);
+		break;
+	case CRED_API_KEY:
+		id->kind = AUTH_API_KEY;
+		st = db_auth_api_key(db, hash, id);
+		break;
+	case CRED_SHARE_KEY:
+		id->kind = AUTH_SHARED_LINK;
+		st = db_auth_shared_link(db, hash, id);
+		break;
+	case CRED_TOKEN:
+		id->kind = AUTH_TOKEN;
+		st = token_purpose ? db_consume_token(db, hash, token_purpose, path, id)
+		                   : DB_NOT_FOUND;
+		break;
+	case CRED_NONE: break;
+	}
+	crypto_wipe(hash, sizeof hash);
+	return st;
+}
