@@ -33,10 +33,16 @@ SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 1) AS po
 \ir migrations/001_schema.sql
 \endif
 
--- Add later migrations here, in order, exactly like 001:
--- SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 2) AS postern_need_002 \gset
--- \if :postern_need_002
--- \ir migrations/002_something.sql
+-- Migration 002: the responder's functions (login, sessions, password change, own API keys).
+SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 2) AS postern_need_002 \gset
+\if :postern_need_002
+\ir migrations/002_responder.sql
+\endif
+
+-- Add later migrations here, in order, exactly like 001 and 002:
+-- SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 3) AS postern_need_003 \gset
+-- \if :postern_need_003
+-- \ir migrations/003_something.sql
 -- \endif
 
 RESET client_min_messages;
