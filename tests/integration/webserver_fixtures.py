@@ -11,7 +11,11 @@ sets the variables of the shipped conf/ file and includes it verbatim.
                    with @pytest.mark.parametrize("authorizer_kind", ["allow_all"])
   webserver        parametrized over WEBSERVERS; yields a Site with .url, .kind, .echo
                    (the proxied backend), .cgi_hits(), .authz_seen(), .errors()
-  make_webserver   factory: make_webserver("nginx") for one server only
+  make_webserver   factory: make_webserver("nginx") for one server only;
+                   make_webserver(kind, authz_config={"database": ...}) overrides keys of the
+                   authorizer's postern.conf, make_webserver(kind, conf_filter=f) includes
+                   f(text) of the shipped conf/ file instead of the file itself (a variant
+                   written into the test's directory: the shipped file is never changed)
 """
 import json
 import os
@@ -162,8 +166,9 @@ class Authorizer:
 class Site:
     """A web server in front of the authorizer, the responder and both backends."""
 
-    def __init__(self, kind, directory, authorizer, responder_socket, echo):
+    def __init__(self, kind, directory, authorizer, responder_socket, echo, conf_filter=None):
         self.kind = kind
+        self.conf_filter = conf_filter
         self.dir = directory
         self.authorizer = authorizer
         self.responder_socket = responder_socket
@@ -317,6 +322,18 @@ ProxyPass /app/ http://127.0.0.1:{self.echo.port}/app/
 {defines}Include "{include}"
 """
 
+    def _shipped(self, path):
+        """The shipped conf/ file to include, or the test's filtered copy of it."""
+        if self.conf_filter is None:
+            return path
+        with open(path) as f:
+            text = self.conf_filter(f.read())
+        copy = os.path.join(self.dir, "filtered-" + os.path.basename(path))
+        with open(copy, "w") as f:
+            f.write(text)
+        os.chmod(copy, 0o644)
+        return copy
+
     def _start_apache(self, text):
         conf = os.path.join(self.dir, "httpd.conf")
         with open(conf, "w") as f:
@@ -330,7 +347,7 @@ ProxyPass /app/ http://127.0.0.1:{self.echo.port}/app/
         defines = (f"Define POSTERN_AUTHORIZER 127.0.0.1:{self.authorizer.port}\n"
                    f'Define POSTERN_RESPONDER "unix:{self.responder_socket}|fcgi://localhost"\n')
         self._start_apache(self._apache_conf(
-            defines, os.path.join(servers.CONF, "apache", "postern-authnz-fcgi.conf"),
+            defines, self._shipped(os.path.join(servers.CONF, "apache", "postern-authnz-fcgi.conf")),
             ["authnz_fcgi"]))
 
     def _start_apache_fcgid(self):
@@ -342,7 +359,8 @@ ProxyPass /app/ http://127.0.0.1:{self.echo.port}/app/
         os.makedirs(os.path.join(self.dir, "fcgid"))
         os.chown(os.path.join(self.dir, "fcgid"), *_www_ids())
         self._start_apache(self._apache_conf(
-            defines, os.path.join(servers.CONF, "apache", "postern-fcgid.conf"), ["fcgid"]))
+            defines, self._shipped(os.path.join(servers.CONF, "apache", "postern-fcgid.conf")),
+            ["fcgid"]))
 
 
 TRANSPORT = {"lighttpd": "unix", "nginx": "unix", "apache-authnz-fcgi": "tcp",
@@ -362,14 +380,14 @@ def echo_backend():
     server.stop()
 
 
-def _program_config(request, directory, name, owner=None):
+def _program_config(request, directory, name, owner=None, overrides=None):
     db = request.getfixturevalue("db")
     logins = request.getfixturevalue("program_logins")
     os.makedirs(directory, exist_ok=True)
     os.chmod(directory, 0o755)
-    cfg = servers.write_config(directory, f"{name}.conf",
-                               database=db.pg.dsn(db.name, user=logins[name]),
-                               threads="2", log_level="debug")
+    keys = {"database": db.pg.dsn(db.name, user=logins[name]), "threads": "2",
+            "log_level": "debug", **(overrides or {})}
+    cfg = servers.write_config(directory, f"{name}.conf", **keys)
     os.chmod(cfg, 0o644)
     if owner is not None:  # mod_fcgid runs the authorizer as the Apache user
         os.chown(os.path.join(directory, "server.key"), *owner)
@@ -380,13 +398,14 @@ def _program_config(request, directory, name, owner=None):
 def make_webserver(request, workdir, authorizer_kind, echo_backend):
     started = []
 
-    def make(kind):
+    def make(kind, authz_config=None, conf_filter=None):
         d = os.path.join(workdir, kind)
         os.makedirs(d)
         os.chmod(d, 0o755)
         transport = TRANSPORT[kind]
         owner = _www_ids() if transport == "fcgid" else None
-        authz_cfg = (_program_config(request, os.path.join(d, "authz"), "authorizer", owner)
+        authz_cfg = (_program_config(request, os.path.join(d, "authz"), "authorizer", owner,
+                                     authz_config)
                      if authorizer_kind == "real" else "/dev/null")
         authz = Authorizer(authorizer_kind, d, transport, authz_cfg).start()
         started.append(authz)
@@ -395,7 +414,7 @@ def make_webserver(request, workdir, authorizer_kind, echo_backend):
         resp = spawn_fcgi(os.path.join(servers.BUILD, "postern-responder"), ["-c", resp_cfg],
                           resp_sock, os.path.join(d, "responder.log"))
         started.append(resp)
-        site = Site(kind, d, authz, resp_sock, echo_backend).start()
+        site = Site(kind, d, authz, resp_sock, echo_backend, conf_filter).start()
         started.append(site)
         return site
 
