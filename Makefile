@@ -54,7 +54,7 @@ DEB_BUILD  := build-essential pkg-config libfcgi-dev libjwt-dev libjansson-dev l
 DEB_TEST   := check postgresql postgresql-contrib lighttpd spawn-fcgi python3-pytest \
               python3-requests python3-psycopg2 cppcheck clang-format clang libclang-rt-14-dev \
               curl procps util-linux apache2 libapache2-mod-fcgid nginx fcgiwrap \
-              lighttpd-modules-lua
+              lighttpd-modules-lua chromium chromium-driver python3-selenium
 
 .PHONY: all test check-all unit integration fuzz-replay fuzz sanitize lint format deps \
         deps-build install clean docs-check

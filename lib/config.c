@@ -604,6 +604,16 @@ static int config_load_secret(struct config_secret *s, const char *path, long mi
 	return 0;
 }
 
+/* Constraints between keys. */
+static void config_cross_check(const struct config *cfg, const char *path, struct config_errs *e)
+{
+	if (cfg->cookie_samesite == CFG_SAMESITE_NONE && !cfg->cookie_secure)
+		config_errf(e,
+		            "%s:%d: cookie_samesite: none needs cookie_secure on (browsers refuse "
+		            "SameSite=None without Secure)",
+		            path, cfg->line[CFG_KEY_cookie_samesite]);
+}
+
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
 	struct config_errs e = { err, 0, errlen, 0 };
@@ -646,6 +656,7 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		if (config_load_secret(s, full, k->min, k->max, msg, sizeof msg) != 0)
 			config_errf(&e, "%s:%d: %s: %s", path, cfg->line[i], k->name, msg);
 	}
+	config_cross_check(cfg, path, &e);
 	return e.count == 0 ? 0 : -1;
 }
 

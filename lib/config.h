@@ -59,6 +59,9 @@ typedef int (*config_check_fn)(const char *value, char *err, size_t errlen);
 	  "cookie_secure on, both get the __Host- prefix.")                                            \
 	X(cookie_secure, CFG_BOOL, "on", 0, 0, NULL, 0, NULL,                                          \
 	  "Cookies are Secure and named __Host-<name>. Turn off only for plain-HTTP development.")     \
+	X(cookie_samesite, CFG_ENUM, "lax", 0, 0, "lax|strict|none", 0, NULL,                          \
+	  "SameSite of the session cookie. lax lets users arrive signed in from links elsewhere; "     \
+	  "none needs cookie_secure on (embedding in other sites' frames).")                           \
 	X(origins, CFG_STRING, "", 0, 0, NULL, 0, config_check_origins,                                \
 	  "Space-separated origins (https://app.example.com) besides the request's own that may "      \
 	  "send cookie-authenticated POST/PUT/PATCH/DELETE requests; all other cross-site ones are "   \
@@ -70,6 +73,7 @@ typedef int (*config_check_fn)(const char *value, char *err, size_t errlen);
 
 enum config_log_level { CFG_LOG_ERROR, CFG_LOG_WARN, CFG_LOG_INFO, CFG_LOG_DEBUG };
 enum config_log_target { CFG_LOG_STDERR, CFG_LOG_SYSLOG };
+enum config_samesite { CFG_SAMESITE_LAX, CFG_SAMESITE_STRICT, CFG_SAMESITE_NONE };
 
 struct config_secret {
 	char *path;          /* as written in the file */

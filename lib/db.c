@@ -3,6 +3,7 @@
 
 #include "log.h"
 
+#include "crypto.h"
 #include "identity.h"
 #include "rules.h"
 
@@ -58,7 +59,54 @@
 	  "require_elevation, policy_function FROM postern.load_rules()",                          \
 	  0, true)                                                                                 \
 	X(CHECK_POLICY, "SELECT postern.check_policy($1::bigint, $2::jsonb, $3, $4, $5)", 5, true) \
-	X(LOAD_SETTINGS, "SELECT key, value FROM postern.load_settings()", 0, true)
+	X(LOAD_SETTINGS, "SELECT key, value FROM postern.load_settings()", 0, true)                \
+	X(LOGIN_BEGIN,                                                                             \
+	  "SELECT coalesce(user_id::text, ''), coalesce(password_hash, ''), "                      \
+	  "coalesce(disabled, false), coalesce(mfa_enabled, false), "                              \
+	  "coalesce(must_change_password, false), retry_after "                                    \
+	  "FROM postern.login_begin($1, $2::inet)",                                                \
+	  2, true)                                                                                 \
+	X(LOGIN_FAILED, "SELECT postern.login_failed($1, $2::inet)", 2, false)                     \
+	X(CREATE_SESSION,                                                                          \
+	  "SELECT session_id, extract(epoch FROM expires_at)::bigint "                             \
+	  "FROM postern.create_session($1::uuid, $2, $3, $4::boolean, $5, $6::inet, $7)",          \
+	  7, false)                                                                                \
+	X(LOGOUT_SESSION, "SELECT coalesce(postern.logout_session($1)::text, '')", 1, true)        \
+	X(USER_SESSIONS,                                                                           \
+	  "SELECT coalesce(json_agg(json_build_object('id', s.id, 'created_at', s.created_at, "    \
+	  "'last_seen_at', s.last_seen_at, 'expires_at', s.expires_at, 'auth_method', "            \
+	  "s.auth_method, 'mfa', s.mfa, 'user_agent', s.user_agent, 'ip', host(s.ip), 'device', "  \
+	  "s.device, 'current', s.id IS NOT DISTINCT FROM $2::uuid) ORDER BY s.created_at DESC), " \
+	  "'[]')::text FROM postern.user_sessions($1::uuid) s",                                    \
+	  2, true)                                                                                 \
+	X(REVOKE_USER_SESSION, "SELECT postern.revoke_user_session($1::uuid, $2::uuid, $3)::int",  \
+	  3, true)                                                                                 \
+	X(REVOKE_OTHER_SESSIONS, "SELECT postern.revoke_other_sessions($1::uuid, $2::uuid, $3)",   \
+	  3, true)                                                                                 \
+	X(PASSWORD_IS_COMMON, "SELECT postern.password_is_common($1)::int", 1, true)               \
+	X(SET_USER_PASSWORD, "SELECT postern.set_user_password($1::uuid, $2, $3::uuid)", 3, false) \
+	X(GET_USER, "SELECT row_to_json(u)::text FROM postern.get_user($1::uuid) u", 1, true)      \
+	X(CREATE_USER_API_KEY,                                                                     \
+	  "SELECT postern.create_user_api_key($1::uuid, $2, "                                      \
+	  "ARRAY(SELECT json_array_elements_text($3::json)), $4::timestamptz, $5, $6, "            \
+	  "string_to_array($7, ' '))::text",                                                       \
+	  7, false)                                                                                \
+	X(USER_API_KEYS,                                                                           \
+	  "SELECT coalesce(json_agg(k ORDER BY k.created_at DESC), '[]')::text "                   \
+	  "FROM postern.user_api_keys($1::uuid) k",                                                \
+	  1, true)                                                                                 \
+	X(UPDATE_USER_API_KEY,                                                                     \
+	  "SELECT postern.update_user_api_key($1::uuid, $2::uuid, $3, "                            \
+	  "CASE WHEN $4::text IS NULL THEN NULL "                                                  \
+	  "ELSE ARRAY(SELECT json_array_elements_text($4::json)) END, $5::timestamptz, "           \
+	  "string_to_array($6, ' '))::int",                                                        \
+	  6, false)                                                                                \
+	X(ROTATE_USER_API_KEY,                                                                     \
+	  "SELECT postern.rotate_user_api_key($1::uuid, $2::uuid, $3, $4, "                        \
+	  "string_to_array($5, ' '))::int",                                                        \
+	  5, false)                                                                                \
+	X(REVOKE_USER_API_KEY, "SELECT postern.revoke_user_api_key($1::uuid, $2::uuid)::int", 2,   \
+	  true)
 
 enum db_stmt {
 #define DB_X_ID(id, ...) DB_STMT_##id,
@@ -87,6 +135,8 @@ struct db {
 	long retry_interval_ms;
 	struct timespec next_attempt; /* CLOCK_MONOTONIC: no connection attempt before this */
 	unsigned long prepared;       /* bit i: statement i is prepared on this connection */
+	char refusal_state[6];        /* the last DB_REFUSED: SQLSTATE and message */
+	char refusal_message[256];
 };
 
 struct db *db_new(const struct db_opts *opts)
@@ -251,6 +301,34 @@ static bool db_result_means_unavailable(const PGresult *res)
 	       strncmp(state, "53", 2) == 0;
 }
 
+/* Whether a failed result refuses the input ("postern: ..." raised by one of our functions, or
+ * a data exception); if so, remembers its SQLSTATE and message for the caller. */
+static bool db_refused(struct db *db, const PGresult *res)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	bool ours = msg != NULL && strncmp(msg, "postern: ", 9) == 0;
+
+	/* class 22 (data exception: a bad date, uuid or JSON from the client) is the input's
+	 * fault too */
+	if (state == NULL || msg == NULL || (!ours && strncmp(state, "22", 2) != 0))
+		return false;
+	snprintf(db->refusal_state, sizeof db->refusal_state, "%s", state);
+	snprintf(db->refusal_message, sizeof db->refusal_message, "%s", ours ? msg + 9 : msg);
+	return true;
+}
+
+const char *db_refusal_state(const struct db *db)
+{
+	return db->refusal_state;
+}
+
+const char *db_refusal_message(const struct db *db)
+{
+	return db->refusal_message;
+}
+
 /*
  * Runs a prepared statement; on success returns its result (caller PQclears it). Reconnects
  * once if the connection broke and the statement is safe to retry.
@@ -281,9 +359,10 @@ static PGresult *db_exec(struct db *db, enum db_stmt id, const char *const *valu
 			return res;
 		}
 		if (!db_result_means_unavailable(res)) {
-			db_log_pq(db_statements[id].name, PQresultErrorMessage(res));
+			*st = db_refused(db, res) ? DB_REFUSED : DB_ERROR;
+			if (*st == DB_ERROR)
+				db_log_pq(db_statements[id].name, PQresultErrorMessage(res));
 			PQclear(res);
-			*st = DB_ERROR;
 			return NULL;
 		}
 		db_log_pq(db_statements[id].name,
@@ -677,4 +756,219 @@ int db_wait_notify(struct db *db, int timeout_ms, char *payload, size_t len)
 			return 0;
 	}
 	return 0;
+}
+
+/* The first column of a statement's single row as text (caller frees), or DB_NOT_FOUND when
+ * it returned no row or NULL. NULL entries of values are SQL NULLs; hash parameters (formats
+ * 1) are 32-byte binary. */
+static enum db_status db_scalar(struct db *db, enum db_stmt id, const char *const *values,
+                                const int *formats, char **out)
+{
+	int lengths[8] = { 0 };
+	enum db_status st;
+	PGresult *res;
+
+	for (int i = 0; formats && i < db_statements[id].nparams && i < 8; i++)
+		lengths[i] = formats[i] ? CRYPTO_SHA256_LEN : 0;
+	res = db_exec(db, id, values, lengths, formats, &st);
+	if (res == NULL)
+		return st;
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+		PQclear(res);
+		return DB_NOT_FOUND;
+	}
+	*out = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return *out ? DB_OK : DB_ERROR;
+}
+
+/* db_scalar for an integer result. */
+static enum db_status db_scalar_int(struct db *db, enum db_stmt id, const char *const *values,
+                                    const int *formats, long long *out)
+{
+	char *text = NULL;
+	enum db_status st = db_scalar(db, id, values, formats, &text);
+
+	if (st == DB_OK)
+		*out = strtoll(text, NULL, 10);
+	free(text);
+	return st;
+}
+
+enum db_status db_login_begin(struct db *db, const char *email, const char *ip,
+                              struct db_login *out)
+{
+	const char *values[2] = { email, ip };
+	enum db_status st;
+	PGresult *res = db_exec(db, DB_STMT_LOGIN_BEGIN, values, NULL, NULL, &st);
+	int bad;
+
+	if (res == NULL)
+		return st;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return DB_ERROR;
+	}
+	bad = db_copy(out->user_id, sizeof out->user_id, res, 0, 0) |
+	      db_copy(out->password_hash, sizeof out->password_hash, res, 0, 1);
+	out->disabled = db_bool(res, 0, 2);
+	out->mfa_enabled = db_bool(res, 0, 3);
+	out->must_change_password = db_bool(res, 0, 4);
+	out->retry_after = (int)db_int8(res, 0, 5);
+	return db_lookup_done(res, bad, "login_begin");
+}
+
+enum db_status db_login_failed(struct db *db, const char *email, const char *ip, int *retry_after)
+{
+	const char *values[2] = { email, ip };
+	long long v = 0;
+	enum db_status st = db_scalar_int(db, DB_STMT_LOGIN_FAILED, values, NULL, &v);
+
+	*retry_after = (int)v;
+	return st;
+}
+
+enum db_status db_create_session(struct db *db, const struct db_new_session *s, char session_id[37],
+                                 long long *expires_at)
+{
+	const char *values[7] = { s->user_id,     (const char *)s->token_hash,
+		                  s->auth_method, s->mfa ? "true" : "false",
+		                  s->user_agent,  s->ip,
+		                  s->device };
+	const int lengths[7] = { 0, CRYPTO_SHA256_LEN };
+	const int formats[7] = { 0, 1 };
+	enum db_status st;
+	PGresult *res = db_exec(db, DB_STMT_CREATE_SESSION, values, lengths, formats, &st);
+	int bad;
+
+	if (res == NULL)
+		return st;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return DB_ERROR;
+	}
+	bad = db_copy(session_id, 37, res, 0, 0);
+	*expires_at = db_int8(res, 0, 1);
+	return db_lookup_done(res, bad, "create_session");
+}
+
+enum db_status db_logout_session(struct db *db, const unsigned char hash[32])
+{
+	const char *values[1] = { (const char *)hash };
+	const int formats[1] = { 1 };
+	char *id = NULL;
+	enum db_status st = db_scalar(db, DB_STMT_LOGOUT_SESSION, values, formats, &id);
+
+	free(id);
+	return st;
+}
+
+enum db_status db_user_sessions_json(struct db *db, const char *user_id,
+                                     const char *current_session, char **json)
+{
+	const char *values[2] = { user_id, current_session };
+
+	return db_scalar(db, DB_STMT_USER_SESSIONS, values, NULL, json);
+}
+
+enum db_status db_revoke_user_session(struct db *db, const char *user_id, const char *session_id,
+                                      const char *reason, bool *revoked)
+{
+	const char *values[3] = { user_id, session_id, reason };
+	long long v = 0;
+	enum db_status st = db_scalar_int(db, DB_STMT_REVOKE_USER_SESSION, values, NULL, &v);
+
+	*revoked = v != 0;
+	return st;
+}
+
+enum db_status db_revoke_other_sessions(struct db *db, const char *user_id, const char *keep,
+                                        const char *reason, long long *count)
+{
+	const char *values[3] = { user_id, keep, reason };
+
+	return db_scalar_int(db, DB_STMT_REVOKE_OTHER_SESSIONS, values, NULL, count);
+}
+
+enum db_status db_password_is_common(struct db *db, const unsigned char hash[32], bool *common)
+{
+	const char *values[1] = { (const char *)hash };
+	const int formats[1] = { 1 };
+	long long v = 1;
+	enum db_status st = db_scalar_int(db, DB_STMT_PASSWORD_IS_COMMON, values, formats, &v);
+
+	*common = v != 0;
+	return st;
+}
+
+enum db_status db_set_user_password(struct db *db, const char *user_id, const char *bcrypt_hash,
+                                    const char *keep_session, long long *revoked)
+{
+	const char *values[3] = { user_id, bcrypt_hash, keep_session };
+
+	return db_scalar_int(db, DB_STMT_SET_USER_PASSWORD, values, NULL, revoked);
+}
+
+enum db_status db_get_user_json(struct db *db, const char *user_id, char **json)
+{
+	const char *values[1] = { user_id };
+
+	return db_scalar(db, DB_STMT_GET_USER, values, NULL, json);
+}
+
+enum db_status db_create_user_api_key(struct db *db, const struct db_new_key *k, char **key_id)
+{
+	const char *values[7] = { k->user_id,
+		                  k->name,
+		                  k->permissions_json,
+		                  k->expires_at,
+		                  (const char *)k->token_hash,
+		                  k->prefix,
+		                  k->ceiling };
+	const int formats[7] = { 0, 0, 0, 0, 1, 0, 0 };
+
+	return db_scalar(db, DB_STMT_CREATE_USER_API_KEY, values, formats, key_id);
+}
+
+enum db_status db_user_api_keys_json(struct db *db, const char *user_id, char **json)
+{
+	const char *values[1] = { user_id };
+
+	return db_scalar(db, DB_STMT_USER_API_KEYS, values, NULL, json);
+}
+
+enum db_status db_update_user_api_key(struct db *db, const char *user_id, const char *key_id,
+                                      const char *name, const char *permissions_json,
+                                      const char *expires_at, const char *ceiling, bool *done)
+{
+	const char *values[6] = { user_id, key_id, name, permissions_json, expires_at, ceiling };
+	long long v = 0;
+	enum db_status st = db_scalar_int(db, DB_STMT_UPDATE_USER_API_KEY, values, NULL, &v);
+
+	*done = v != 0;
+	return st;
+}
+
+enum db_status db_rotate_user_api_key(struct db *db, const char *user_id, const char *key_id,
+                                      const unsigned char hash[32], const char *prefix,
+                                      const char *ceiling, bool *done)
+{
+	const char *values[5] = { user_id, key_id, (const char *)hash, prefix, ceiling };
+	const int formats[5] = { 0, 0, 1, 0, 0 };
+	long long v = 0;
+	enum db_status st = db_scalar_int(db, DB_STMT_ROTATE_USER_API_KEY, values, formats, &v);
+
+	*done = v != 0;
+	return st;
+}
+
+enum db_status db_revoke_user_api_key(struct db *db, const char *user_id, const char *key_id,
+                                      bool *done)
+{
+	const char *values[2] = { user_id, key_id };
+	long long v = 0;
+	enum db_status st = db_scalar_int(db, DB_STMT_REVOKE_USER_API_KEY, values, NULL, &v);
+
+	*done = v != 0;
+	return st;
 }

@@ -9,12 +9,13 @@
 enum db_status {
 	DB_OK = 0,
 	DB_NOT_FOUND = 1,    /* the query ran and found nothing */
+	DB_REFUSED = 2,      /* a Postern function refused the input (db_refusal says why) */
 	DB_UNAVAILABLE = -1, /* no connection, connection lost, or statement timeout: 503 */
 	DB_ERROR = -2,       /* the database refused the statement: a bug or a schema mismatch */
 };
 
 /* The schema version (sql/migrations) this build needs; checked on every new connection. */
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 
 struct db_opts {
 	const char *conninfo;
@@ -30,6 +31,11 @@ struct db;
  * down. The opts strings are copied. Returns NULL on allocation failure. Free with db_close. */
 struct db *db_new(const struct db_opts *opts);
 void db_close(struct db *db);
+
+/* After DB_REFUSED: the SQLSTATE (e.g. "22023", "42501", "54000", "P0002") and the message
+ * of Postern's exception (without its "postern: " prefix). Valid until the next query. */
+const char *db_refusal_state(const struct db *db);
+const char *db_refusal_message(const struct db *db);
 
 /* SELECT 1 on the handle's connection (connecting if needed). */
 enum db_status db_ping(struct db *db);
@@ -71,6 +77,73 @@ enum db_status db_listen(struct db *db);
  * into payload (truncated to len - 1), 0 on timeout, DB_UNAVAILABLE if the connection is lost
  * (then db_listen again: notifications sent meanwhile are lost, so reload everything). */
 int db_wait_notify(struct db *db, int timeout_ms, char *payload, size_t len);
+
+/* ---- the responder's queries (postern.login_begin, create_session, ...) ---- */
+
+struct db_login {
+	char user_id[37];        /* "" when there is no such user (or the email is malformed) */
+	char password_hash[128]; /* "" when the user has no password */
+	bool disabled;
+	bool mfa_enabled;
+	bool must_change_password;
+	int retry_after; /* seconds the account or the client IP stays locked; 0 = not locked */
+};
+enum db_status db_login_begin(struct db *db, const char *email, const char *ip,
+                              struct db_login *out);
+/* Counts a failed attempt for the email and the IP; *retry_after as in db_login. */
+enum db_status db_login_failed(struct db *db, const char *email, const char *ip, int *retry_after);
+
+struct db_new_session {
+	const char *user_id;
+	const unsigned char *token_hash; /* 32 bytes */
+	const char *auth_method;         /* "password", "oidc" */
+	bool mfa;
+	const char *user_agent, *ip, *device; /* may be NULL */
+};
+/* Creates the session (enforcing the per-user limit) and writes its id and expiry. */
+enum db_status db_create_session(struct db *db, const struct db_new_session *s, char session_id[37],
+                                 long long *expires_at);
+/* Revokes the session of that token hash if it is live (DB_NOT_FOUND if there was none). */
+enum db_status db_logout_session(struct db *db, const unsigned char hash[32]);
+
+/* JSON documents built by SQL; the caller frees *json. */
+enum db_status db_user_sessions_json(struct db *db, const char *user_id,
+                                     const char *current_session, char **json);
+enum db_status db_get_user_json(struct db *db, const char *user_id, char **json);
+enum db_status db_user_api_keys_json(struct db *db, const char *user_id, char **json);
+
+enum db_status db_revoke_user_session(struct db *db, const char *user_id, const char *session_id,
+                                      const char *reason, bool *revoked);
+/* Revokes every live session of the user but keep (NULL: all); *count of revoked ones. */
+enum db_status db_revoke_other_sessions(struct db *db, const char *user_id, const char *keep,
+                                        const char *reason, long long *count);
+
+/* Whether sha256(lower-cased password) is on the common-password list. */
+enum db_status db_password_is_common(struct db *db, const unsigned char hash[32], bool *common);
+/* Stores a new bcrypt hash and revokes the user's other sessions (*revoked of them). */
+enum db_status db_set_user_password(struct db *db, const char *user_id, const char *bcrypt_hash,
+                                    const char *keep_session, long long *revoked);
+
+struct db_new_key {
+	const char *user_id;
+	const char *name;
+	const char *permissions_json; /* a JSON array of strings, as the client sent it */
+	const char *expires_at;       /* timestamptz text or NULL */
+	const unsigned char *token_hash;
+	const char *prefix;  /* the secret's first 12 characters, for display */
+	const char *ceiling; /* space-separated permissions of the calling API key, or NULL */
+};
+/* Creates an API key; DB_REFUSED for bad input or a permission beyond a ceiling. */
+enum db_status db_create_user_api_key(struct db *db, const struct db_new_key *k, char **key_id);
+/* NULL name, permissions_json or expires_at keep the current value. */
+enum db_status db_update_user_api_key(struct db *db, const char *user_id, const char *key_id,
+                                      const char *name, const char *permissions_json,
+                                      const char *expires_at, const char *ceiling, bool *done);
+enum db_status db_rotate_user_api_key(struct db *db, const char *user_id, const char *key_id,
+                                      const unsigned char hash[32], const char *prefix,
+                                      const char *ceiling, bool *done);
+enum db_status db_revoke_user_api_key(struct db *db, const char *user_id, const char *key_id,
+                                      bool *done);
 
 /* Config validators and printers (config keys use these; they need libpq's parser). */
 int db_conninfo_check(const char *conninfo, char *err, size_t errlen);

@@ -4,21 +4,53 @@
 #include "program.h"
 #include "responder.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* jansson's copies of request bodies and answers hold passwords and secrets: wipe on free. */
+static void *resp_json_alloc(size_t n)
+{
+	return malloc(n);
+}
+
+static void resp_json_free(void *p)
+{
+	if (p != NULL)
+		crypto_wipe(p, malloc_usable_size(p));
+	free(p);
+}
+
 static void *resp_start(const struct config *cfg)
 {
 	struct resp_app *app = calloc(1, sizeof *app);
+	const char *prefix = cfg->cookie_secure ? "__Host-" : "";
 
-	if (app != NULL)
-		app->cfg = cfg;
+	if (app == NULL)
+		return NULL;
+	app->cfg = cfg;
+	json_set_alloc_funcs(resp_json_alloc, resp_json_free);
+	snprintf(app->session_cookie, sizeof app->session_cookie, "%s%s", prefix, cfg->cookie_name);
+	snprintf(app->csrf_cookie, sizeof app->csrf_cookie, "%s%s_csrf", prefix, cfg->cookie_name);
+	if (crypto_derive_key(cfg->server_key_file.data, cfg->server_key_file.len, "csrf",
+	                      app->csrf_key) != 0 ||
+	    crypto_derive_key(cfg->server_key_file.data, cfg->server_key_file.len, "jwt",
+	                      app->jwt_key) != 0 ||
+	    resp_login_init(app) != 0) {
+		log_error("cannot initialise the responder");
+		free(app);
+		return NULL;
+	}
 	return app;
 }
 
-static void resp_stop(void *app)
+static void resp_stop(void *appv)
 {
+	struct resp_app *app = appv;
+
+	crypto_wipe(app->csrf_key, sizeof app->csrf_key);
+	crypto_wipe(app->jwt_key, sizeof app->jwt_key);
 	free(app);
 }
 

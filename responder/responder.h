@@ -1,13 +1,28 @@
-/* responder: state and routing shared by the responder's endpoint files. */
+/* responder: state, request context and helpers shared by the responder's endpoint files. */
 #ifndef POSTERN_RESPONDER_H
 #define POSTERN_RESPONDER_H
 
 #include "config.h"
+#include "credential.h"
+#include "crypto.h"
 #include "db.h"
 #include "fcgi.h"
+#include "identity.h"
+#include "path.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#define RESP_BODY_MAX (64 * 1024)
 
 struct resp_app {
 	const struct config *cfg;
+	unsigned char csrf_key[CRYPTO_SHA256_LEN];
+	unsigned char jwt_key[CRYPTO_SHA256_LEN];
+	char session_cookie[96]; /* "__Host-postern_session" or "postern_session" */
+	char csrf_cookie[96];
+	char dummy_hash[CRYPTO_BCRYPT_HASH_LEN + 1]; /* verified for unknown users: same time */
+	char style_csp[64];                          /* "sha256-..." of the login page's style */
 };
 
 /* One per worker thread. */
@@ -16,18 +31,73 @@ struct resp_thread {
 	struct db *db;
 };
 
-/* A request after routing: the path below auth_prefix, e.g. "/health". */
+enum resp_body_type { BODY_NONE, BODY_JSON, BODY_FORM };
+
+/* A request after routing. */
 struct resp_ctx {
 	struct fcgi_req *req;
 	struct resp_thread *t;
+	const struct config *cfg;
 	const char *method;
-	const char *subpath;
+	char path[PATH_LEN_MAX + 1]; /* normalised */
+	const char *subpath;         /* below auth_prefix, e.g. "/login" */
+	const char *query;
+	size_t query_len;
+	char arg[IDENTITY_UUID_LEN + 1]; /* the {id} of the route, validated as a UUID */
+	/* the body, for routes that take one */
+	enum resp_body_type body_type;
+	char *body;
+	size_t body_len;
+	json_t *json;
+	/* the caller, for routes that need one */
+	struct credential cred;
+	struct identity id;
 };
 
-/* The handler the FastCGI edge calls: finds the endpoint in the route table. */
+/* request.c */
 void resp_route(struct fcgi_req *req, void *thread_ctx);
+/* A string field of the JSON or form body: 1 found, 0 absent, -1 not a string, duplicated or
+ * longer than outlen - 1. */
+int resp_field(struct resp_ctx *c, const char *name, char *out, size_t outlen);
+/* The raw JSON value of a field (JSON bodies only), or NULL. */
+json_t *resp_json_field(struct resp_ctx *c, const char *name);
+const char *resp_client_ip(const struct resp_ctx *c);
+/* Whether a cookie-authenticated or anonymous unsafe request passes the same-site check. */
+bool resp_same_site(const struct resp_ctx *c);
+bool resp_wants_html(const struct resp_ctx *c);
 
-/* Endpoints (one file per family). */
+/* reply helpers (request.c): JSON answers built with jansson; obj is consumed. */
+void resp_json(struct resp_ctx *c, int status, const char *extra_headers, json_t *obj);
+void resp_raw_json(struct resp_ctx *c, int status, const char *json);
+void resp_error(struct resp_ctx *c, int status, const char *code, const char *message);
+/* 503 for DB_UNAVAILABLE, 400 with the database's reason for DB_REFUSED, 500 otherwise. */
+void resp_db_error(struct resp_ctx *c, enum db_status st);
+
+/* cookies.c */
+/* Set-Cookie lines (each ending in \r\n) for a new session, and for clearing every cookie. */
+void resp_session_cookies(const struct resp_ctx *c, const char *token, const char *session_id,
+                          long long max_age, char *out, size_t outlen);
+void resp_clear_cookies(const struct resp_ctx *c, char *out, size_t outlen);
+
+/* login.c: the dummy bcrypt hash and the login page's CSP hash, once per process. */
+int resp_login_init(struct resp_app *app);
+
+/* Endpoints, one file per family. */
 void resp_health(struct resp_ctx *c);
+void resp_login_page(struct resp_ctx *c);
+void resp_login(struct resp_ctx *c);
+void resp_logout(struct resp_ctx *c);
+void resp_me(struct resp_ctx *c);
+void resp_password(struct resp_ctx *c);
+void resp_sessions_list(struct resp_ctx *c);
+void resp_sessions_revoke_one(struct resp_ctx *c);
+void resp_sessions_revoke_others(struct resp_ctx *c);
+void resp_admin_sessions_list(struct resp_ctx *c);
+void resp_admin_sessions_revoke(struct resp_ctx *c);
+void resp_keys_list(struct resp_ctx *c);
+void resp_keys_create(struct resp_ctx *c);
+void resp_keys_update(struct resp_ctx *c);
+void resp_keys_rotate(struct resp_ctx *c);
+void resp_keys_revoke(struct resp_ctx *c);
 
 #endif

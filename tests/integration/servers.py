@@ -118,6 +118,8 @@ class Lighttpd:
                     f"server.port = {self.port}\n"
                     f'server.errorlog = "{self.errorlog}"\n'
                     f'server.pid-file = "{directory}/lighttpd.pid"\n'
+                    'mimetype.assign = (".html" => "text/html; charset=utf-8", '
+                    '".txt" => "text/plain; charset=utf-8")\n'
                     f'var.postern_authorizer = "{authorizer_socket}"\n'
                     f'var.postern_responder = "{responder_socket}"\n'
                     f'include "{CONF}/lighttpd/postern.conf"\n')

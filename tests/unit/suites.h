@@ -15,6 +15,7 @@ Suite *suite_header(void);
 Suite *suite_log(void);
 Suite *suite_path(void);
 Suite *suite_query(void);
+Suite *suite_redirect(void);
 Suite *suite_rules(void);
 
 /* A fresh temporary directory for one test (removed by the OS tmp cleaner; tests are forked). */

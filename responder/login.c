@@ -1,0 +1,278 @@
+/* login: the login page, password login (lockout, throttle, session limit), and logout. */
+#include "responder.h"
+
+#include "csrf.h"
+#include "query.h"
+#include "redirect.h"
+#include "reply.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LOGIN_STYLE                                                                                 \
+	"body{font:16px/1.5 system-ui,sans-serif;background:#f4f5f7;margin:0;display:flex;"         \
+	"min-height:100vh;align-items:center;justify-content:center}"                               \
+	"main{background:#fff;padding:2rem 2.5rem;border-radius:8px;box-shadow:0 2px 12px "         \
+	"#0002;width:20rem}h1{font-size:1.3rem;margin:0 0 1rem}label{display:block;margin:.8rem 0 " \
+	".2rem}input{width:100%;box-sizing:border-box;padding:.5rem;font:inherit}"                  \
+	"button{margin-top:1.2rem;width:100%;padding:.6rem;font:inherit;background:#2b5fd9;"        \
+	"color:#fff;border:0;border-radius:4px}p.error{color:#b00020;margin:0 0 .5rem}"
+
+/* Writes s HTML-escaped into out (for attribute values and text). */
+static void login_html_escape(const char *s, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (; *s && o + 7 < outlen; s++) {
+		const char *rep = NULL;
+		switch (*s) {
+		case '&': rep = "&amp;"; break;
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '"': rep = "&quot;"; break;
+		case '\'': rep = "&#39;"; break;
+		default: break;
+		}
+		if (rep != NULL) {
+			memcpy(out + o, rep, strlen(rep));
+			o += strlen(rep);
+		} else {
+			out[o++] = *s;
+		}
+	}
+	out[o] = '\0';
+}
+
+int resp_login_init(struct resp_app *app)
+{
+	unsigned char d[CRYPTO_SHA256_LEN];
+
+	/* CSP hashes are standard base64 (with padding), not base64url */
+	crypto_sha256(LOGIN_STYLE, strlen(LOGIN_STYLE), d);
+	memcpy(app->style_csp, "sha256-", 7);
+	EVP_EncodeBlock((unsigned char *)app->style_csp + 7, d, sizeof d);
+	return crypto_bcrypt_hash("postern dummy password, never a user's", CRYPTO_BCRYPT_MIN_COST,
+	                          app->dummy_hash);
+}
+
+static void login_page(struct resp_ctx *c, int status, const char *error, const char *return_to)
+{
+	char rt[REDIRECT_MAX * 6 + 1], action[256], headers[512], *page;
+	int n;
+
+	login_html_escape(return_to ? return_to : "", rt, sizeof rt);
+	login_html_escape(c->cfg->auth_prefix, action, sizeof action);
+	n = asprintf(&page,
+	             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+	             "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+	             "<title>Sign in</title><style>%s</style></head><body><main>"
+	             "<h1>Sign in</h1>%s%s%s"
+	             "<form method=\"post\" action=\"%s/login\">"
+	             "<input type=\"hidden\" name=\"return_to\" value=\"%s\">"
+	             "<label for=\"email\">Email</label>"
+	             "<input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" "
+	             "required autofocus>"
+	             "<label for=\"password\">Password</label>"
+	             "<input id=\"password\" name=\"password\" type=\"password\" "
+	             "autocomplete=\"current-password\" required maxlength=\"72\">"
+	             "<button type=\"submit\">Sign in</button></form></main></body></html>",
+	             LOGIN_STYLE, error ? "<p class=\"error\" role=\"alert\">" : "",
+	             error ? error : "", error ? "</p>" : "", action, rt);
+	if (n < 0) {
+		resp_error(c, 500, "INTERNAL", "out of memory");
+		return;
+	}
+	snprintf(headers, sizeof headers,
+	         "Content-Security-Policy: default-src 'none'; style-src '%s'; form-action 'self'; "
+	         "frame-ancestors 'none'; base-uri 'none'\r\n"
+	         "X-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n",
+	         c->t->app->style_csp);
+	fcgi_printf(c->req,
+	            "Status: %d %s\r\nContent-Type: text/html; charset=utf-8\r\n"
+	            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s"
+	            "Content-Length: %d\r\n\r\n%s",
+	            status, reply_reason(status), headers, n,
+	            strcmp(c->method, "HEAD") == 0 ? "" : page);
+	free(page);
+}
+
+void resp_login_page(struct resp_ctx *c)
+{
+	char rt[REDIRECT_MAX + 1] = "";
+
+	/* a return_to that is not safe is dropped here already, so the form never carries it */
+	if (c->query && query_get(c->query, c->query_len, "return_to", rt, sizeof rt) == 1 &&
+	    !redirect_target_ok(rt, c->cfg->origins))
+		rt[0] = '\0';
+	login_page(c, 200, NULL, rt);
+}
+
+static void login_refused(struct resp_ctx *c, bool html, int retry_after, const char *return_to)
+{
+	char headers[64];
+
+	if (retry_after > 0) {
+		snprintf(headers, sizeof headers, "Retry-After: %d\r\n", retry_after);
+		if (html) {
+			login_page(c, 429, "Too many attempts. Try again later.", return_to);
+			return;
+		}
+		resp_json(c, 429, headers,
+		          json_pack("{s:s, s:s, s:i}", "error",
+		                    "too many attempts, try again later", "code", "LOCKED_OUT",
+		                    "retry_after", retry_after));
+		return;
+	}
+	if (html)
+		login_page(c, 401, "Wrong email or password.", return_to);
+	else
+		resp_error(c, 401, "INVALID_CREDENTIALS", "wrong email or password");
+}
+
+/* Verifies the password against the user's hash, or the dummy hash: the same bcrypt work
+ * whether the user exists, is locked, disabled, has no password, or typed it wrong. */
+static bool login_password_ok(const struct resp_ctx *c, const struct db_login *u,
+                              const char *password, bool usable)
+{
+	bool real = usable && u->password_hash[0] != '\0';
+	bool ok = crypto_bcrypt_verify(password, real ? u->password_hash : c->t->app->dummy_hash);
+
+	return real && ok;
+}
+
+static void login_success(struct resp_ctx *c, const struct db_login *u, bool html,
+                          const char *return_to)
+{
+	char token[CRYPTO_TOKEN_LEN + 1], sid[37], cookies[1024];
+	unsigned char hash[CRYPTO_SHA256_LEN];
+	long long expires = 0, max_age;
+	enum db_status st;
+
+	/* always a new session: a token the browser brought along is never reused (fixation) */
+	if (crypto_token_new(TOKEN_SESSION, token) != 0) {
+		resp_error(c, 500, "INTERNAL", "cannot create a session token");
+		return;
+	}
+	crypto_sha256(token, strlen(token), hash);
+	st = db_create_session(c->t->db,
+	                       &(struct db_new_session){
+	                           .user_id = u->user_id,
+	                           .token_hash = hash,
+	                           .auth_method = "password",
+	                           .mfa = false,
+	                           .user_agent = fcgi_param(c->req, "HTTP_USER_AGENT"),
+	                           .ip = resp_client_ip(c),
+	                       },
+	                       sid, &expires);
+	if (st != DB_OK) {
+		crypto_wipe(token, sizeof token);
+		resp_db_error(c, st);
+		return;
+	}
+	max_age = expires - (long long)time(NULL);
+	resp_session_cookies(c, token, sid, max_age > 0 ? max_age : 0, cookies, sizeof cookies);
+	if (html) {
+		fcgi_printf(c->req,
+		            "Status: 303 See Other\r\nLocation: %s\r\nCache-Control: no-store\r\n%s"
+		            "Content-Length: 0\r\n\r\n",
+		            return_to[0] ? return_to : "/", cookies);
+	} else {
+		char csrf[CSRF_TOKEN_LEN + 1] = "";
+		csrf_token(c->t->app->csrf_key, sid, csrf);
+		resp_json(c, 200, cookies,
+		          json_pack("{s:s, s:s, s:s, s:I, s:s}", "session_id", sid, "token", token,
+		                    "csrf_token", csrf, "expires_at", (json_int_t)expires,
+		                    "user_id", u->user_id));
+	}
+	crypto_wipe(token, sizeof token);
+}
+
+void resp_login(struct resp_ctx *c)
+{
+	char email[256] = "", password[CRYPTO_BCRYPT_MAX_PASSWORD + 2] = "";
+	char return_to[REDIRECT_MAX + 1] = "";
+	bool html = resp_wants_html(c);
+	struct db_login u;
+	int retry_after = 0;
+	bool usable, ok;
+	enum db_status st;
+
+	if (resp_field(c, "email", email, sizeof email) != 1 || email[0] == '\0' ||
+	    resp_field(c, "password", password, sizeof password) < 0 ||
+	    resp_field(c, "return_to", return_to, sizeof return_to) < 0) {
+		if (html)
+			login_page(c, 400, "Enter your email and password.", NULL);
+		else
+			resp_error(c, 400, "BAD_REQUEST", "email and password are required");
+		goto out;
+	}
+	if (return_to[0] != '\0' && !redirect_target_ok(return_to, c->cfg->origins))
+		return_to[0] = '\0'; /* never an open redirect: go home instead */
+	st = db_login_begin(c->t->db, email, resp_client_ip(c), &u);
+	if (st != DB_OK) {
+		resp_db_error(c, st);
+		goto out;
+	}
+	/* longer than bcrypt reads: refused, never truncated (the field holds one byte more) */
+	usable = u.user_id[0] != '\0' && !u.disabled && u.retry_after == 0 &&
+	         strlen(password) <= CRYPTO_BCRYPT_MAX_PASSWORD;
+	ok = login_password_ok(c, &u, password, usable);
+	if (u.retry_after > 0) {
+		login_refused(c, html, u.retry_after, return_to);
+		goto out;
+	}
+	if (!ok) {
+		st = db_login_failed(c->t->db, email, resp_client_ip(c), &retry_after);
+		if (st != DB_OK)
+			resp_db_error(c, st);
+		else
+			login_refused(c, html, retry_after, return_to);
+		goto out;
+	}
+	if (u.mfa_enabled) {
+		/* the TOTP second step comes with the MFA endpoints; until then no way around it */
+		resp_error(c, 403, "MFA_NOT_AVAILABLE", "this account needs a second factor");
+		goto out;
+	}
+	login_success(c, &u, html, return_to);
+out:
+	crypto_wipe(password, sizeof password);
+}
+
+void resp_logout(struct resp_ctx *c)
+{
+	char headers[1024];
+	struct credential cred;
+	unsigned char hash[CRYPTO_SHA256_LEN];
+
+	credential_extract(
+	    &(struct credential_request){
+	        .authorization = fcgi_param(c->req, "HTTP_AUTHORIZATION"),
+	        .cookie = fcgi_param(c->req, "HTTP_COOKIE"),
+	        .session_cookie = c->t->app->session_cookie,
+	    },
+	    &cred);
+	/* idempotent: whatever was presented, the answer clears the cookies */
+	if (!cred.malformed && cred.jwt == NULL && cred.token_kind == TOKEN_SESSION) {
+		enum db_status st;
+		crypto_sha256(cred.value, strlen(cred.value), hash);
+		st = db_logout_session(c->t->db, hash);
+		crypto_wipe(&cred, sizeof cred);
+		if (st != DB_OK && st != DB_NOT_FOUND) {
+			resp_db_error(c, st);
+			return;
+		}
+	}
+	resp_clear_cookies(c, headers, sizeof headers);
+	if (resp_wants_html(c)) /* a sign-out form: back to the login page */
+		fcgi_printf(c->req,
+		            "Status: 303 See Other\r\nLocation: %s\r\nCache-Control: no-store\r\n"
+		            "%sContent-Length: 0\r\n\r\n",
+		            c->cfg->login_url, headers);
+	else
+		fcgi_printf(c->req, "Status: 204 No Content\r\nCache-Control: no-store\r\n%s\r\n",
+		            headers);
+}

@@ -1,0 +1,400 @@
+/* request: the responder's route table, body parsing, caller authentication, CSRF, replies. */
+#include "responder.h"
+
+#include "cookie.h"
+#include "csrf.h"
+#include "log.h"
+#include "query.h"
+#include "reply.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define R_BODY 1u    /* reads a JSON or form body */
+#define R_CALLER 2u  /* needs an authenticated caller (session, JWT or API key) */
+#define R_SESSION 4u /* ... and that caller must be a session, not an API key */
+#define R_ADMIN 8u   /* ... holding the "all" permission */
+
+static const struct resp_route {
+	const char *method;
+	const char *path; /* "{id}" matches one UUID segment */
+	void (*fn)(struct resp_ctx *c);
+	unsigned flags;
+} resp_routes[] = {
+	{ "GET", "/health", resp_health, 0 },
+	{ "HEAD", "/health", resp_health, 0 },
+	{ "GET", "/login", resp_login_page, 0 },
+	{ "HEAD", "/login", resp_login_page, 0 },
+	{ "POST", "/login", resp_login, R_BODY },
+	{ "POST", "/logout", resp_logout, 0 },
+	{ "GET", "/me", resp_me, R_CALLER },
+	{ "POST", "/password", resp_password, R_BODY | R_CALLER | R_SESSION },
+	{ "GET", "/sessions", resp_sessions_list, R_CALLER | R_SESSION },
+	{ "DELETE", "/sessions", resp_sessions_revoke_others, R_CALLER | R_SESSION },
+	{ "DELETE", "/sessions/{id}", resp_sessions_revoke_one, R_CALLER | R_SESSION },
+	{ "GET", "/admin/users/{id}/sessions", resp_admin_sessions_list, R_CALLER | R_ADMIN },
+	{ "DELETE", "/admin/users/{id}/sessions", resp_admin_sessions_revoke, R_CALLER | R_ADMIN },
+	{ "GET", "/api-keys", resp_keys_list, R_CALLER },
+	{ "POST", "/api-keys", resp_keys_create, R_BODY | R_CALLER },
+	{ "PATCH", "/api-keys/{id}", resp_keys_update, R_BODY | R_CALLER },
+	{ "DELETE", "/api-keys/{id}", resp_keys_revoke, R_CALLER },
+	{ "POST", "/api-keys/{id}/rotate", resp_keys_rotate, R_CALLER },
+};
+
+/* ---- replies -------------------------------------------------------------------------- */
+
+void resp_raw_json(struct resp_ctx *c, int status, const char *json)
+{
+	reply_json(c->req, status, NULL, json);
+}
+
+void resp_json(struct resp_ctx *c, int status, const char *extra_headers, json_t *obj)
+{
+	char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+
+	json_decref(obj);
+	if (text == NULL) {
+		reply_error(c->req, 500, NULL, "INTERNAL", "out of memory");
+		return;
+	}
+	reply_json(c->req, status, extra_headers, text);
+	free(text);
+}
+
+void resp_error(struct resp_ctx *c, int status, const char *code, const char *message)
+{
+	char headers[64] = "";
+
+	if (status == 401)
+		snprintf(headers, sizeof headers, "WWW-Authenticate: Bearer realm=\"postern\"\r\n");
+	else if (status == 503)
+		snprintf(headers, sizeof headers, "Retry-After: 5\r\n");
+	resp_json(c, status, headers, json_pack("{s:s, s:s}", "error", message, "code", code));
+}
+
+void resp_db_error(struct resp_ctx *c, enum db_status st)
+{
+	static const struct {
+		const char *state;
+		int status;
+		const char *code;
+	} refusals[] = {
+		{ "42501", 403, "PERMISSION_CEILING" }, { "54000", 409, "LIMIT_REACHED" },
+		{ "P0002", 404, "NOT_FOUND" },          { "23505", 409, "CONFLICT" },
+		{ "55000", 409, "NOT_ALLOWED_NOW" },
+	};
+
+	if (st == DB_UNAVAILABLE) {
+		resp_error(c, 503, "DATABASE_UNAVAILABLE", "database unavailable");
+		return;
+	}
+	if (st == DB_REFUSED) {
+		const char *state = db_refusal_state(c->t->db);
+		for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+			if (strcmp(state, refusals[i].state) == 0) {
+				resp_error(c, refusals[i].status, refusals[i].code,
+				           db_refusal_message(c->t->db));
+				return;
+			}
+		}
+		resp_error(c, 400, "INVALID_INPUT", db_refusal_message(c->t->db));
+		return;
+	}
+	resp_error(c, 500, "INTERNAL", "internal error");
+}
+
+/* ---- request facts -------------------------------------------------------------------- */
+
+const char *resp_client_ip(const struct resp_ctx *c)
+{
+	/* the web server's peer; X-Forwarded-For is a client's claim and never trusted */
+	return fcgi_param(c->req, "REMOTE_ADDR");
+}
+
+bool resp_wants_html(const struct resp_ctx *c)
+{
+	const char *ct = fcgi_param(c->req, "CONTENT_TYPE");
+	const char *accept = fcgi_param(c->req, "HTTP_ACCEPT");
+
+	if (c->body_type == BODY_JSON)
+		return false;
+	return (ct != NULL && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0) ||
+	       (accept != NULL && strstr(accept, "text/html") != NULL);
+}
+
+bool resp_same_site(const struct resp_ctx *c)
+{
+	const char *https = fcgi_param(c->req, "HTTPS");
+	const char *host = fcgi_param(c->req, "HTTP_HOST");
+	char own[300];
+
+	snprintf(own, sizeof own, "%s://%s",
+	         https && strcasecmp(https, "on") == 0 ? "https" : "http", host ? host : "");
+	for (char *p = own; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return csrf_same_site_ok(fcgi_param(c->req, "HTTP_SEC_FETCH_SITE"),
+	                         fcgi_param(c->req, "HTTP_ORIGIN"), own, c->cfg->origins);
+}
+
+/* ---- body ----------------------------------------------------------------------------- */
+
+static int resp_read_body(struct resp_ctx *c)
+{
+	const char *ct = fcgi_param(c->req, "CONTENT_TYPE");
+	const char *cl = fcgi_param(c->req, "CONTENT_LENGTH");
+	char *end;
+	long n = cl && *cl ? strtol(cl, &end, 10) : 0;
+
+	if (cl && *cl && (*end != '\0' || n < 0)) {
+		resp_error(c, 400, "BAD_REQUEST", "malformed Content-Length");
+		return -1;
+	}
+	if (n > RESP_BODY_MAX) {
+		resp_error(c, 413, "BODY_TOO_LARGE", "request body too large");
+		return -1;
+	}
+	if (ct != NULL && strncasecmp(ct, "application/json", 16) == 0)
+		c->body_type = BODY_JSON;
+	else if (ct != NULL && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0)
+		c->body_type = BODY_FORM;
+	else if (n > 0 || ct != NULL) {
+		resp_error(c, 415, "UNSUPPORTED_MEDIA_TYPE",
+		           "send application/json or application/x-www-form-urlencoded");
+		return -1;
+	}
+	c->body = malloc((size_t)n + 1);
+	if (c->body == NULL || fcgi_read(c->req, c->body, (size_t)n) != n) {
+		resp_error(c, 400, "BAD_REQUEST", "request body shorter than Content-Length");
+		return -1;
+	}
+	c->body[n] = '\0';
+	c->body_len = (size_t)n;
+	if (c->body_type == BODY_JSON) {
+		c->json = json_loadb(c->body, c->body_len, JSON_REJECT_DUPLICATES, NULL);
+		if (!json_is_object(c->json)) {
+			resp_error(c, 400, "BAD_JSON", "the body must be a JSON object");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+json_t *resp_json_field(struct resp_ctx *c, const char *name)
+{
+	return c->json ? json_object_get(c->json, name) : NULL;
+}
+
+int resp_field(struct resp_ctx *c, const char *name, char *out, size_t outlen)
+{
+	if (c->body_type == BODY_FORM)
+		return query_get(c->body, c->body_len, name, out, outlen);
+	if (c->body_type == BODY_JSON) {
+		json_t *v = json_object_get(c->json, name);
+		size_t l;
+		if (v == NULL || json_is_null(v))
+			return 0;
+		if (!json_is_string(v) || (l = json_string_length(v)) >= outlen ||
+		    memchr(json_string_value(v), '\0', l) != NULL)
+			return -1;
+		memcpy(out, json_string_value(v), l + 1);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- caller --------------------------------------------------------------------------- */
+
+static int resp_authenticate(struct resp_ctx *c, unsigned flags)
+{
+	const struct resp_app *app = c->t->app;
+	const struct credential_keys keys = { app->jwt_key, c->cfg->token_issuer,
+		                              c->cfg->token_audience };
+	enum db_status st;
+
+	credential_extract(
+	    &(struct credential_request){
+	        .authorization = fcgi_param(c->req, "HTTP_AUTHORIZATION"),
+	        .api_key = fcgi_param(c->req, "HTTP_X_API_KEY"),
+	        .cookie = fcgi_param(c->req, "HTTP_COOKIE"),
+	        .session_cookie = app->session_cookie,
+	    },
+	    &c->cred);
+	if (c->cred.source == CRED_NONE) {
+		resp_error(c, 401, "UNAUTHENTICATED", "authentication required");
+		return -1;
+	}
+	if (c->cred.malformed) {
+		resp_error(c, 401, "CREDENTIAL_MALFORMED", "malformed or duplicated credential");
+		return -1;
+	}
+	st = credential_verify(c->t->db, &keys, &c->cred, NULL, c->path, (long long)time(NULL),
+	                       &c->id);
+	if (st == DB_NOT_FOUND) {
+		resp_error(c, 401, "CREDENTIAL_INVALID", "credential unknown, expired or revoked");
+		return -1;
+	}
+	if (st != DB_OK) {
+		resp_db_error(c, st);
+		return -1;
+	}
+	if ((flags & R_SESSION) && c->id.kind != AUTH_SESSION && c->id.kind != AUTH_JWT) {
+		resp_error(c, 403, "SESSION_REQUIRED", "this endpoint needs a signed-in session");
+		return -1;
+	}
+	if ((flags & R_ADMIN) && !identity_has_permission(&c->id, "all")) {
+		resp_error(c, 403, "ADMIN_REQUIRED", "administrators only");
+		return -1;
+	}
+	return 0;
+}
+
+static bool resp_unsafe(const char *m)
+{
+	return strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0;
+}
+
+/* Cookie-authenticated changes need the same site and the session's X-CSRF-Token. */
+static int resp_csrf(struct resp_ctx *c, unsigned flags)
+{
+	if (!resp_unsafe(c->method))
+		return 0;
+	if (!(flags & R_CALLER)) {
+		/* anonymous forms (login, logout): a cross-site post must not sign anyone in */
+		if (!resp_same_site(c)) {
+			resp_error(c, 403, "CSRF", "cross-site request refused");
+			return -1;
+		}
+		return 0;
+	}
+	if (c->cred.source != CRED_COOKIE)
+		return 0;
+	if (!resp_same_site(c)) {
+		resp_error(c, 403, "CSRF", "cross-site request refused");
+		return -1;
+	}
+	if (!csrf_token_matches(c->t->app->csrf_key, c->id.session_id,
+	                        fcgi_param(c->req, "HTTP_X_CSRF_TOKEN"))) {
+		resp_error(c, 403, "CSRF_TOKEN", "missing or wrong X-CSRF-Token");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- routing -------------------------------------------------------------------------- */
+
+static bool resp_is_uuid(const char *s, size_t n)
+{
+	if (n != IDENTITY_UUID_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-' : strchr("0123456789abcdef", s[i]) == NULL || s[i] == '\0')
+			return false;
+	}
+	return true;
+}
+
+/* Matches a route path against subpath, capturing the {id} segment into arg. */
+static bool resp_path_matches(const char *pattern, const char *subpath, char *arg)
+{
+	const char *p = pattern, *s = subpath;
+
+	while (*p && *s) {
+		if (strncmp(p, "{id}", 4) == 0) {
+			size_t l = strcspn(s, "/");
+			if (!resp_is_uuid(s, l))
+				return false;
+			memcpy(arg, s, l);
+			arg[l] = '\0';
+			p += 4;
+			s += l;
+			continue;
+		}
+		if (*p != *s)
+			return false;
+		p++;
+		s++;
+	}
+	return *p == '\0' && *s == '\0';
+}
+
+static void resp_method_not_allowed(struct resp_ctx *c)
+{
+	char allow[160] = "Allow: ";
+	size_t n = strlen(allow);
+	char arg[IDENTITY_UUID_LEN + 1];
+
+	for (size_t i = 0; i < sizeof resp_routes / sizeof resp_routes[0]; i++) {
+		if (!resp_path_matches(resp_routes[i].path, c->subpath, arg))
+			continue;
+		n += (size_t)snprintf(allow + n, sizeof allow - n, "%s%s",
+		                      n > strlen("Allow: ") ? ", " : "", resp_routes[i].method);
+		if (n >= sizeof allow - 3)
+			break;
+	}
+	snprintf(allow + n, sizeof allow - n, "\r\n");
+	reply_error(c->req, 405, allow, "METHOD_NOT_ALLOWED", "method not allowed here");
+}
+
+static void resp_dispatch(struct resp_ctx *c)
+{
+	bool path_known = false;
+
+	for (size_t i = 0; i < sizeof resp_routes / sizeof resp_routes[0]; i++) {
+		const struct resp_route *r = &resp_routes[i];
+		if (!resp_path_matches(r->path, c->subpath, c->arg))
+			continue;
+		path_known = true;
+		if (strcmp(r->method, c->method) != 0)
+			continue;
+		if (((r->flags & R_BODY) && resp_read_body(c) != 0) ||
+		    ((r->flags & R_CALLER) && resp_authenticate(c, r->flags) != 0) ||
+		    resp_csrf(c, r->flags) != 0)
+			return;
+		r->fn(c);
+		return;
+	}
+	if (path_known)
+		resp_method_not_allowed(c);
+	else
+		reply_error(c->req, 404, NULL, "NOT_FOUND", "no such endpoint");
+}
+
+void resp_route(struct fcgi_req *req, void *thread_ctx)
+{
+	struct resp_thread *t = thread_ctx;
+	struct resp_ctx *c = calloc(1, sizeof *c);
+	const char *uri = fcgi_param(req, "REQUEST_URI");
+	size_t plen;
+
+	if (c == NULL) {
+		reply_error(req, 500, NULL, "INTERNAL", "out of memory");
+		return;
+	}
+	c->req = req;
+	c->t = t;
+	c->cfg = t->app->cfg;
+	c->method = fcgi_param(req, "REQUEST_METHOD");
+	plen = strlen(c->cfg->auth_prefix);
+	if (uri == NULL || c->method == NULL ||
+	    path_normalize(uri, strnlen(uri, PATH_LEN_MAX + 1), c->path, sizeof c->path, &c->query,
+	                   &c->query_len) != PATH_OK) {
+		reply_error(req, 400, NULL, "BAD_PATH", "missing or malformed request URI");
+	} else if (strncmp(c->path, c->cfg->auth_prefix, plen) != 0 ||
+	           (c->path[plen] != '/' && c->path[plen] != '\0')) {
+		reply_error(req, 404, NULL, "NOT_FOUND", "no such endpoint");
+	} else {
+		c->subpath = c->path + plen;
+		resp_dispatch(c);
+	}
+	json_decref(c->json);
+	if (c->body != NULL) {
+		crypto_wipe(c->body, c->body_len); /* it may hold a password */
+		free(c->body);
+	}
+	free(c);
+}
