@@ -91,8 +91,8 @@ void policy_stop(struct authz_app *app);
 struct policy *policy_acquire(struct authz_app *app);
 void policy_release(struct authz_app *app, struct policy *p);
 
-/* touch.c: whether this process should record activity of a session now (at most once a
- * minute per session, per process). */
-bool touch_due(const char *session_id, long long now);
+/* touch.c: whether this process should record activity of a session or API key now (at most
+ * once a minute per id, per process). */
+bool touch_due(const char *id, long long now);
 
 #endif

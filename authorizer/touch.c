@@ -1,4 +1,4 @@
-/* touch: per-process throttle of session activity writes (at most one a minute per session). */
+/* touch: per-process throttle of session and API-key activity writes (one a minute per id). */
 #include "authorizer.h"
 
 #include <stdio.h>
@@ -22,17 +22,17 @@ static unsigned touch_hash(const char *s)
 	return h % TOUCH_SLOTS;
 }
 
-/* A colliding session just overwrites the slot: the cost is an extra (throttled in SQL) write. */
-bool touch_due(const char *session_id, long long now)
+/* A colliding id just overwrites the slot: the cost is an extra (throttled in SQL) write. */
+bool touch_due(const char *id, long long now)
 {
-	unsigned i = touch_hash(session_id);
+	unsigned i = touch_hash(id);
 	bool due;
 
 	pthread_mutex_lock(&touch_lock);
 	due =
-	    strcmp(touch_slots[i].id, session_id) != 0 || now - touch_slots[i].at >= TOUCH_INTERVAL;
+	    strcmp(touch_slots[i].id, id) != 0 || now - touch_slots[i].at >= TOUCH_INTERVAL;
 	if (due) {
-		snprintf(touch_slots[i].id, sizeof touch_slots[i].id, "%s", session_id);
+		snprintf(touch_slots[i].id, sizeof touch_slots[i].id, "%s", id);
 		touch_slots[i].at = now;
 	}
 	pthread_mutex_unlock(&touch_lock);

@@ -53,6 +53,7 @@
 	  "coalesce(session_id::text, ''), user_mfa FROM postern.consume_token($1, $2, $3)",       \
 	  3, false)                                                                                \
 	X(TOUCH_SESSION, "SELECT postern.touch_session($1)", 1, true)                              \
+	X(TOUCH_API_KEY, "SELECT postern.touch_api_key($1)", 1, true)                              \
 	X(LOAD_RULES,                                                                              \
 	  "SELECT id, priority, host, array_to_string(methods, ' '), path_pattern, access, "       \
 	  "permission, allow_api_keys, allow_shared_links, token_purpose, require_csrf_token, "    \
@@ -638,14 +639,24 @@ enum db_status db_check_policy(struct db *db, long rule_id, const char *identity
 	return DB_OK;
 }
 
-enum db_status db_touch_session(struct db *db, const char *session_id)
+static enum db_status db_touch(struct db *db, enum db_stmt id, const char *uuid)
 {
-	const char *values[1] = { session_id };
+	const char *values[1] = { uuid };
 	enum db_status st;
-	PGresult *res = db_exec(db, DB_STMT_TOUCH_SESSION, values, NULL, NULL, &st);
+	PGresult *res = db_exec(db, id, values, NULL, NULL, &st);
 
 	PQclear(res);
 	return st;
+}
+
+enum db_status db_touch_session(struct db *db, const char *session_id)
+{
+	return db_touch(db, DB_STMT_TOUCH_SESSION, session_id);
+}
+
+enum db_status db_touch_api_key(struct db *db, const char *key_id)
+{
+	return db_touch(db, DB_STMT_TOUCH_API_KEY, key_id);
 }
 
 /* NULL for SQL NULL, else the text value. */

@@ -62,6 +62,8 @@ enum db_status db_check_policy(struct db *db, long rule_id, const char *identity
                                bool *allowed);
 /* Records activity of a session (the database throttles the write to once a minute). */
 enum db_status db_touch_session(struct db *db, const char *session_id);
+/* Records use of an API key (last_used_at; also throttled to once a minute). */
+enum db_status db_touch_api_key(struct db *db, const char *key_id);
 
 /* Calls fn for every enabled rule in order, or for every setting; fn returning non-zero
  * stops the walk and makes the call return DB_ERROR. */

@@ -191,6 +191,8 @@ def test_api_key_scopes_and_rules(authz):
     assert identity(headers)["postern_key_id"] == str(kid)
     assert identity(headers)["postern_permissions"] == "album.read"
     assert "postern_session_id" not in identity(headers)
+    assert authz.db.value("SELECT last_used_at > now() - interval '1 minute' "
+                          "FROM postern.api_keys") is True
     status, _, body = authz.ask("/albums/1", "POST", headers={"X-Api-Key": key})
     assert status == 403 and b'"code":"FORBIDDEN"' in body
     status, _, body = authz.ask("/nokeys/x", headers={"X-Api-Key": key})
@@ -456,3 +458,36 @@ def test_policy_function(authz):
     assert authz.ask("/files/pat/x", headers=cookie(pat))[0] == 200
     status, _, body = authz.ask("/boom", headers=cookie(pat))
     assert status == 403 and b'"code":"POLICY_ERROR"' in body
+
+
+def test_host_and_method_rules_and_precedence(authz):
+    uid = authz.user("quinn@example.com")
+    token, _ = authz.session(uid)
+    authz.db.query("INSERT INTO postern.rules (priority, host, methods, path_pattern, access) "
+                   "VALUES (30, 'admin.example', NULL, '/**', 'deny'), "
+                   "(31, NULL, ARRAY['DELETE'], '/docs/**', 'deny'), "
+                   "(32, NULL, NULL, '/docs/**', 'public')")
+    servers.wait_for(lambda: authz.ask("/docs/a", "DELETE", headers=cookie(token))[0] == 403,
+                     what="rules")
+    assert authz.ask("/docs/a")[0] == 200  # public for other methods, no credential needed
+    assert authz.ask("/x", headers={**cookie(token), "Host": "admin.example"})[0] == 403
+    assert authz.ask("/x", headers={**cookie(token), "Host": "ADMIN.example:8443"})[0] == 403
+    assert authz.ask("/x", headers={**cookie(token), "Host": "admin.example.org"})[0] == 200
+
+
+def test_expired_single_use_token(authz):
+    uid = authz.user("rae@example.com")
+    authz.db.query("INSERT INTO postern.rules (priority, path_pattern, access, token_purpose) "
+                   "VALUES (20, '/ws/**', 'authenticated', 'websocket')")
+    servers.wait_for(lambda: authz.ask("/ws/x")[0] == 401, what="rules")
+    token = new_token("pst_t_")
+    authz.db.query("INSERT INTO postern.single_use_tokens (token_hash, user_id, purpose, path, "
+                   "expires_at) VALUES (%s, %s, 'websocket', '/ws/x', now() - interval '1 s')",
+                   (sha(token), uid))
+    assert authz.ask("/ws/x?token=" + token)[0] == 401
+    # a token for another purpose is refused even on its own path
+    other = new_token("pst_t_")
+    authz.db.query("INSERT INTO postern.single_use_tokens (token_hash, user_id, purpose, path, "
+                   "expires_at) VALUES (%s, %s, 'download', '/ws/x', now() + interval '60 s')",
+                   (sha(other), uid))
+    assert authz.ask("/ws/x?token=" + other)[0] == 401
