@@ -161,12 +161,14 @@ deps:
 # ---- install -------------------------------------------------------------------------------
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/postern/sql/migrations \
-	  $(DESTDIR)$(PREFIX)/share/postern/conf
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/postern/sql/migrations
 	install -m 0755 $(AUTHZ_BIN) $(RESP_BIN) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 sql/*.sql sql/README.md $(DESTDIR)$(PREFIX)/share/postern/sql/
 	install -m 0644 sql/migrations/*.sql $(DESTDIR)$(PREFIX)/share/postern/sql/migrations/
-	install -m 0644 conf/*.* $(DESTDIR)$(PREFIX)/share/postern/conf/
+	for d in conf $(sort $(dir $(wildcard conf/*/*))); do \
+	  install -d $(DESTDIR)$(PREFIX)/share/postern/$$d && \
+	  install -m 0644 $$(find $$d -maxdepth 1 -type f) $(DESTDIR)$(PREFIX)/share/postern/$$d/ || exit 1; \
+	done
 
 clean:
 	rm -rf build

@@ -29,8 +29,7 @@ bool touch_due(const char *id, long long now)
 	bool due;
 
 	pthread_mutex_lock(&touch_lock);
-	due =
-	    strcmp(touch_slots[i].id, id) != 0 || now - touch_slots[i].at >= TOUCH_INTERVAL;
+	due = strcmp(touch_slots[i].id, id) != 0 || now - touch_slots[i].at >= TOUCH_INTERVAL;
 	if (due) {
 		snprintf(touch_slots[i].id, sizeof touch_slots[i].id, "%s", id);
 		touch_slots[i].at = now;

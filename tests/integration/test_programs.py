@@ -201,3 +201,21 @@ def test_lighttpd_with_shipped_config(lighttpd, db):
     db.query("SELECT postern.revoke_session(%s)", (sid,))
     assert requests.get(lighttpd.url + "/index.html", cookies=jar, timeout=10).status_code == 401
     assert "index.html" not in lighttpd.errors()
+
+
+def test_make_install_destdir(workdir):
+    dest = os.path.join(workdir, "dest")
+    r = subprocess.run(["make", "-s", "install", f"DESTDIR={dest}", "PREFIX=/usr",
+                        f"BUILD={os.path.relpath(servers.BUILD, servers.REPO)}"],
+                       cwd=servers.REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    for f in ("usr/bin/postern-authorizer", "usr/bin/postern-responder",
+              "usr/share/postern/sql/install.sql", "usr/share/postern/sql/migrations/002_responder.sql",
+              "usr/share/postern/conf/postern.conf.example",
+              "usr/share/postern/conf/lighttpd/postern.conf",
+              "usr/share/postern/conf/nginx/postern.conf",
+              "usr/share/postern/conf/apache/postern-fcgid.conf"):
+        assert os.path.isfile(os.path.join(dest, f)), f
+    assert os.access(os.path.join(dest, "usr/bin/postern-authorizer"), os.X_OK)
+    r = run("authorizer", "--version")
+    assert r.returncode == 0
