@@ -27,6 +27,7 @@ struct authz_app {
 	const struct config *cfg;
 	unsigned char csrf_key[CRYPTO_SHA256_LEN];
 	unsigned char jwt_key[CRYPTO_SHA256_LEN];
+	unsigned char link_key[CRYPTO_SHA256_LEN]; /* shared-link unlock cookies */
 	char session_cookie[96]; /* "__Host-postern_session" or "postern_session" */
 	char csrf_cookie[96];
 	/* the current policy, NULL until the first load; replaced by the listener thread */

@@ -3,6 +3,7 @@
 
 #include "cookie.h"
 #include "csrf.h"
+#include "unlock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,7 +152,9 @@ static int decide_checks(struct authz_thread *t, const struct authz_request *r,
 			deny(d, 403, "LINK_SCOPE", "the shared link does not cover this path");
 			return -1;
 		}
-		if (id->has_password) {
+		if (id->has_password &&
+		    !unlock_cookie_ok(app->link_key, r->cookie, id->link_id, id->link_version,
+		                      app->cfg->cookie_secure)) {
 			deny_401(d, "LINK_LOCKED", "the shared link needs its password", NULL);
 			return -1;
 		}

@@ -21,6 +21,8 @@ static void *authz_start(const struct config *cfg)
 	                      app->csrf_key) != 0 ||
 	    crypto_derive_key(cfg->server_key_file.data, cfg->server_key_file.len, "jwt",
 	                      app->jwt_key) != 0 ||
+	    crypto_derive_key(cfg->server_key_file.data, cfg->server_key_file.len, "link",
+	                      app->link_key) != 0 ||
 	    policy_start(app) != 0) {
 		log_error("cannot initialise the authorizer");
 		free(app);
@@ -36,6 +38,7 @@ static void authz_stop(void *appv)
 	policy_stop(app);
 	crypto_wipe(app->csrf_key, sizeof app->csrf_key);
 	crypto_wipe(app->jwt_key, sizeof app->jwt_key);
+	crypto_wipe(app->link_key, sizeof app->link_key);
 	free(app);
 }
 

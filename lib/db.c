@@ -45,7 +45,8 @@
 	  1, true)                                                                                 \
 	X(AUTH_SHARED_LINK,                                                                        \
 	  "SELECT link_id, user_id, email, path_prefix, array_to_string(permissions, ' '), "       \
-	  "has_password, coalesce(extract(epoch FROM expires_at)::bigint, 0) "                     \
+	  "has_password, coalesce(extract(epoch FROM expires_at)::bigint, 0), "                    \
+	  "coalesce(password_version, '') "                                                        \
 	  "FROM postern.auth_shared_link($1)",                                                     \
 	  1, true)                                                                                 \
 	X(CONSUME_TOKEN,                                                                           \
@@ -86,6 +87,11 @@
 	  3, true)                                                                                 \
 	X(PASSWORD_IS_COMMON, "SELECT postern.password_is_common($1)::int", 1, true)               \
 	X(SET_USER_PASSWORD, "SELECT postern.set_user_password($1::uuid, $2, $3::uuid)", 3, false) \
+	X(LINK_UNLOCK_INFO,                                                                        \
+	  "SELECT link_id, password_hash, password_version, "                                      \
+	  "coalesce(extract(epoch FROM expires_at)::bigint, 0) "                                   \
+	  "FROM postern.shared_link_unlock_info($1)",                                              \
+	  1, true)                                                                                 \
 	X(GET_USER, "SELECT row_to_json(u)::text FROM postern.get_user($1::uuid) u", 1, true)      \
 	X(CREATE_USER_API_KEY,                                                                     \
 	  "SELECT postern.create_user_api_key($1::uuid, $2, "                                      \
@@ -600,6 +606,7 @@ enum db_status db_auth_shared_link(struct db *db, const unsigned char hash[32], 
 	      db_copy(id->permissions, sizeof id->permissions, res, 0, 4);
 	id->has_password = db_bool(res, 0, 5);
 	id->expires_at = db_int8(res, 0, 6);
+	bad |= db_copy(id->link_version, sizeof id->link_version, res, 0, 7);
 	return db_lookup_done(res, bad, "auth_shared_link");
 }
 
@@ -982,4 +989,20 @@ enum db_status db_revoke_user_api_key(struct db *db, const char *user_id, const 
 
 	*done = v != 0;
 	return st;
+}
+
+enum db_status db_link_unlock_info(struct db *db, const unsigned char hash[32],
+                                   struct db_link_lock *out)
+{
+	enum db_status st;
+	PGresult *res = db_lookup(db, DB_STMT_LINK_UNLOCK_INFO, hash, NULL, NULL, &st);
+	int bad;
+
+	if (res == NULL)
+		return st;
+	bad = db_copy(out->link_id, sizeof out->link_id, res, 0, 0) |
+	      db_copy(out->password_hash, sizeof out->password_hash, res, 0, 1) |
+	      db_copy(out->version, sizeof out->version, res, 0, 2);
+	out->expires_at = db_int8(res, 0, 3);
+	return db_lookup_done(res, bad, "shared_link_unlock_info");
 }

@@ -147,6 +147,16 @@ enum db_status db_rotate_user_api_key(struct db *db, const char *user_id, const 
 enum db_status db_revoke_user_api_key(struct db *db, const char *user_id, const char *key_id,
                                       bool *done);
 
+/* A live password-protected shared link, for its unlock endpoint. */
+struct db_link_lock {
+	char link_id[37];
+	char password_hash[128];
+	char version[65];
+	long long expires_at; /* 0 = never */
+};
+enum db_status db_link_unlock_info(struct db *db, const unsigned char hash[32],
+                                   struct db_link_lock *out);
+
 /* Config validators and printers (config keys use these; they need libpq's parser). */
 int db_conninfo_check(const char *conninfo, char *err, size_t errlen);
 /* Writes the conninfo as given, or, if it holds a password, re-rendered as key=value pairs

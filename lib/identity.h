@@ -33,6 +33,7 @@ struct identity {
 	bool session_mfa;                        /* the session passed an MFA step */
 	bool must_change_password;
 	bool has_password;        /* shared link behind a password */
+	char link_version[65];    /* ... and the version of that password */
 	long long expires_at;     /* unix seconds, 0 = never */
 	long long elevated_until; /* unix seconds, 0 = not elevated */
 };

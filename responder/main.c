@@ -37,6 +37,8 @@ static void *resp_start(const struct config *cfg)
 	                      app->csrf_key) != 0 ||
 	    crypto_derive_key(cfg->server_key_file.data, cfg->server_key_file.len, "jwt",
 	                      app->jwt_key) != 0 ||
+	    crypto_derive_key(cfg->server_key_file.data, cfg->server_key_file.len, "link",
+	                      app->link_key) != 0 ||
 	    resp_login_init(app) != 0) {
 		log_error("cannot initialise the responder");
 		free(app);
@@ -51,6 +53,7 @@ static void resp_stop(void *appv)
 
 	crypto_wipe(app->csrf_key, sizeof app->csrf_key);
 	crypto_wipe(app->jwt_key, sizeof app->jwt_key);
+	crypto_wipe(app->link_key, sizeof app->link_key);
 	free(app);
 }
 

@@ -37,6 +37,7 @@ static const struct resp_route {
 	{ "DELETE", "/sessions/{id}", resp_sessions_revoke_one, R_CALLER | R_SESSION },
 	{ "GET", "/admin/users/{id}/sessions", resp_admin_sessions_list, R_CALLER | R_ADMIN },
 	{ "DELETE", "/admin/users/{id}/sessions", resp_admin_sessions_revoke, R_CALLER | R_ADMIN },
+	{ "POST", "/shared-links/unlock", resp_link_unlock, R_BODY },
 	{ "GET", "/api-keys", resp_keys_list, R_CALLER },
 	{ "POST", "/api-keys", resp_keys_create, R_BODY | R_CALLER },
 	{ "PATCH", "/api-keys/{id}", resp_keys_update, R_BODY | R_CALLER },

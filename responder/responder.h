@@ -19,6 +19,7 @@ struct resp_app {
 	const struct config *cfg;
 	unsigned char csrf_key[CRYPTO_SHA256_LEN];
 	unsigned char jwt_key[CRYPTO_SHA256_LEN];
+	unsigned char link_key[CRYPTO_SHA256_LEN]; /* shared-link unlock cookies */
 	char session_cookie[96]; /* "__Host-postern_session" or "postern_session" */
 	char csrf_cookie[96];
 	char dummy_hash[CRYPTO_BCRYPT_HASH_LEN + 1]; /* verified for unknown users: same time */
@@ -94,6 +95,7 @@ void resp_sessions_revoke_one(struct resp_ctx *c);
 void resp_sessions_revoke_others(struct resp_ctx *c);
 void resp_admin_sessions_list(struct resp_ctx *c);
 void resp_admin_sessions_revoke(struct resp_ctx *c);
+void resp_link_unlock(struct resp_ctx *c);
 void resp_keys_list(struct resp_ctx *c);
 void resp_keys_create(struct resp_ctx *c);
 void resp_keys_update(struct resp_ctx *c);

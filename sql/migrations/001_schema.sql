@@ -1076,16 +1076,23 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
        AND NOT u.disabled
 $$;
 
+-- What an unlock cookie of a password-protected shared link is bound to: a new password
+-- makes every earlier unlock worthless. NULL without a password.
+CREATE FUNCTION postern._password_version(p_hash text) RETURNS text
+LANGUAGE sql IMMUTABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT encode(sha256(convert_to(p_hash, 'UTF8')), 'hex')
+$$;
+
 CREATE FUNCTION postern.auth_shared_link(p_token_hash bytea)
 RETURNS TABLE (link_id uuid, user_id uuid, email text, path_prefix text, permissions text[],
-               has_password boolean, expires_at timestamptz)
+               has_password boolean, expires_at timestamptz, password_version text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT l.id, u.id, u.email, l.path_prefix,
            CASE WHEN 'all' = ANY (l.permissions) THEN r.perms
                 WHEN 'all' = ANY (r.perms) THEN l.permissions
                 ELSE ARRAY(SELECT p FROM unnest(l.permissions) p WHERE p = ANY (r.perms) ORDER BY 1)
            END,
-           l.password_hash IS NOT NULL, l.expires_at
+           l.password_hash IS NOT NULL, l.expires_at, postern._password_version(l.password_hash)
       FROM postern.shared_links l
       JOIN postern.users u ON u.id = l.user_id
      CROSS JOIN LATERAL (

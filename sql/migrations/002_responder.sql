@@ -525,6 +525,20 @@ $$;
 ------------------------------------------------------------------------------------------------
 -- Users
 ------------------------------------------------------------------------------------------------
+-- A live password-protected shared link, for POST /auth/shared-links/unlock.
+CREATE FUNCTION postern.shared_link_unlock_info(p_token_hash bytea)
+RETURNS TABLE (link_id uuid, password_hash text, password_version text, expires_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT l.id, l.password_hash, postern._password_version(l.password_hash), l.expires_at
+      FROM postern.shared_links l
+      JOIN postern.users u ON u.id = l.user_id
+     WHERE l.token_hash = p_token_hash
+       AND l.password_hash IS NOT NULL
+       AND l.revoked_at IS NULL
+       AND (l.expires_at IS NULL OR l.expires_at > now())
+       AND NOT u.disabled
+$$;
+
 CREATE FUNCTION postern.get_user(p_user_id uuid)
 RETURNS TABLE (user_id uuid, email text, display_name text, role text, permissions text[],
                mfa_enabled boolean, must_change_password boolean, disabled boolean,
@@ -560,6 +574,7 @@ GRANT EXECUTE ON FUNCTION
     postern.rotate_user_api_key(uuid, uuid, bytea, text, text[]),
     postern.revoke_user_api_key(uuid, uuid),
     postern.get_user(uuid),
+    postern.shared_link_unlock_info(bytea),
     postern.auth_session(bytea),
     postern.auth_session_id(uuid),
     postern.auth_api_key(bytea),

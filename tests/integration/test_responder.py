@@ -330,3 +330,50 @@ def test_responder_input_errors(site):
     assert r.status_code == 404
     r = s.put(site.url + "/auth/sessions", timeout=10)
     assert (r.status_code, r.headers["Allow"]) == (405, "GET, DELETE")
+
+
+def test_password_protected_shared_link(site):
+    user(site, "owner@example.com", "admin")
+    key = site.db.value("SELECT postern.create_shared_link('owner@example.com', '/share/album1', "
+                        "ARRAY['album.read'], now() + interval '1 day', 'link password 123')")
+    site.db.query("INSERT INTO postern.rules (priority, path_pattern, access, allow_shared_links) "
+                  "VALUES (20, '/share/**', 'authenticated', true)")
+    photo = site.url + "/share/album1/photo.txt?key=" + key
+    servers.wait_for(lambda: requests.get(photo, timeout=10).status_code == 401, what="rule")
+    r = requests.get(photo, timeout=10)
+    assert r.json()["code"] == "LINK_LOCKED"
+    s = requests.Session()
+    r = s.post(site.url + "/auth/shared-links/unlock",
+               json={"key": key, "password": "wrong password 1"}, timeout=30)
+    assert (r.status_code, r.json()["code"]) == (401, "INVALID_CREDENTIALS")
+    r = s.post(site.url + "/auth/shared-links/unlock",
+               json={"key": key, "password": "link password 123"}, timeout=30)
+    assert r.status_code == 200, r.text
+    lid = r.json()["link_id"]
+    assert re.match(rf"postern_link_{lid.replace('-', '')}=[A-Za-z0-9_-]{{43}}; Path=/; "
+                    r"Max-Age=\d+; HttpOnly; SameSite=Lax$", r.headers["Set-Cookie"])
+    r = s.get(photo, timeout=10)
+    assert (r.status_code, r.text) == (200, "a shared photo\n")
+    # the cookie alone is no credential, and a forged one opens nothing
+    assert s.get(site.url + "/share/album1/photo.txt", timeout=10).status_code == 401
+    forged = requests.get(photo, cookies={f"postern_link_{lid.replace('-', '')}": "A" * 43},
+                          timeout=10)
+    assert forged.status_code == 401
+    # a new password makes earlier unlocks worthless
+    site.db.query("UPDATE postern.shared_links SET password_hash = "
+                  "postern._crypt('another password 9', postern._gen_salt(12))")
+    assert s.get(photo, timeout=10).status_code == 401
+
+
+def test_shared_link_password_lockout(site):
+    user(site, "owner@example.com", "admin")
+    key = site.db.value("SELECT postern.create_shared_link('owner@example.com', '/share/album1', "
+                        "ARRAY['album.read'], now() + interval '1 day', 'link password 123')")
+    site.db.query("SELECT postern.set_setting('lockout_threshold', '3')")
+    codes = [requests.post(site.url + "/auth/shared-links/unlock",
+                           json={"key": key, "password": "wrong password 1"},
+                           timeout=30).status_code for _ in range(3)]
+    assert codes == [401, 401, 429]
+    r = requests.post(site.url + "/auth/shared-links/unlock",
+                      json={"key": key, "password": "link password 123"}, timeout=30)
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0

@@ -118,7 +118,7 @@ def test_auth_shared_link(db, editor):
     key = db.value("SELECT postern.create_shared_link('ed@example.org', '/albums/7', ARRAY['album.read'], NULL)")
     lid = db.value("SELECT id FROM postern.shared_links")
     rows = db.query("SELECT * FROM postern.auth_shared_link(%s)", (sha(key),))
-    assert rows == [(lid, editor, "ed@example.org", "/albums/7", ["album.read"], False, None)]
+    assert rows == [(lid, editor, "ed@example.org", "/albums/7", ["album.read"], False, None, None)]
     db.query("UPDATE postern.shared_links SET expires_at = now() - interval '1 second'")
     assert db.query("SELECT * FROM postern.auth_shared_link(%s)", (sha(key),)) == []
     db.query("UPDATE postern.shared_links SET expires_at = NULL")

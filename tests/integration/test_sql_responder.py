@@ -815,7 +815,7 @@ def test_responder_privileges(db, resp_role, editor):
         "postern.user_api_keys(uuid)",
         "postern.update_user_api_key(uuid,uuid,text,text[],timestamp with time zone,text[])",
         "postern.rotate_user_api_key(uuid,uuid,bytea,text,text[])", "postern.revoke_user_api_key(uuid,uuid)",
-        "postern.get_user(uuid)", "postern.auth_session(bytea)", "postern.auth_session_id(uuid)",
+        "postern.get_user(uuid)", "postern.shared_link_unlock_info(bytea)", "postern.auth_session(bytea)", "postern.auth_session_id(uuid)",
         "postern.auth_api_key(bytea)", "postern.load_settings()", "postern.get_schema_version()"}
     # and the authorizer gets none of the new ones
     assert db.value("SELECT has_function_privilege('postern_authorizer', 'postern.login_failed(text,inet)', "

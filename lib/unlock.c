@@ -1,0 +1,54 @@
+/* unlock: the cookie that opens a password-protected shared link in one browser. */
+#include "unlock.h"
+
+#include "base64url.h"
+#include "cookie.h"
+#include "crypto.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void unlock_cookie_name(const char *link_id, bool secure, char out[UNLOCK_NAME_MAX])
+{
+	size_t o =
+	    (size_t)snprintf(out, UNLOCK_NAME_MAX, "%spostern_link_", secure ? "__Host-" : "");
+
+	for (const char *p = link_id; *p && o + 1 < UNLOCK_NAME_MAX; p++)
+		if (*p != '-')
+			out[o++] = *p;
+	out[o] = '\0';
+}
+
+int unlock_token(const unsigned char key[32], const char *link_id, const char *version,
+                 char out[UNLOCK_TOKEN_LEN + 1])
+{
+	unsigned char mac[CRYPTO_SHA256_LEN];
+	char msg[256];
+	int n = snprintf(msg, sizeof msg, "postern-link:%s:%s", link_id, version);
+	int rc = -1;
+
+	if (n < 0 || (size_t)n >= sizeof msg)
+		return -1;
+	if (crypto_hmac_sha256(key, 32, msg, (size_t)n, mac) == 0 &&
+	    base64url_encode(out, UNLOCK_TOKEN_LEN + 1, mac, sizeof mac) == UNLOCK_TOKEN_LEN)
+		rc = 0;
+	crypto_wipe(mac, sizeof mac);
+	return rc;
+}
+
+bool unlock_cookie_ok(const unsigned char key[32], const char *cookie_header, const char *link_id,
+                      const char *version, bool secure)
+{
+	char name[UNLOCK_NAME_MAX], want[UNLOCK_TOKEN_LEN + 1];
+	const char *v = NULL;
+	size_t len = 0;
+	bool ok;
+
+	unlock_cookie_name(link_id, secure, name);
+	if (cookie_find(cookie_header, name, &v, &len) != 1 || len != UNLOCK_TOKEN_LEN ||
+	    unlock_token(key, link_id, version, want) != 0)
+		return false;
+	ok = crypto_equal(v, want, UNLOCK_TOKEN_LEN);
+	crypto_wipe(want, sizeof want);
+	return ok;
+}
