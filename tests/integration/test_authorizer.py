@@ -491,3 +491,21 @@ def test_expired_single_use_token(authz):
                    "expires_at) VALUES (%s, %s, 'download', '/ws/x', now() + interval '60 s')",
                    (sha(other), uid))
     assert authz.ask("/ws/x?token=" + other)[0] == 401
+
+
+def test_slow_database_is_503_within_the_statement_timeout(db, programs):
+    p = programs("authorizer", cookie_secure="off", db_statement_timeout="200ms")
+    a = Authz(p, db)
+    servers.wait_for(lambda: "rules loaded" in p.log(), what="rules loaded")
+    uid = a.user("sam@example.com")
+    token, _ = a.session(uid)
+    assert a.ask("/x", headers=cookie(token))[0] == 200
+    locker = db.connect(autocommit=False)
+    with locker.cursor() as cur:
+        cur.execute("LOCK TABLE postern.sessions IN ACCESS EXCLUSIVE MODE")
+        # the lock is held until the rollback: only statement_timeout can answer this
+        status, headers, body = a.ask("/x", headers=cookie(token))
+    locker.rollback()
+    assert (status, headers["retry-after"]) == (503, "5")
+    assert b"DATABASE_UNAVAILABLE" in body
+    assert a.ask("/x", headers=cookie(token))[0] == 200
