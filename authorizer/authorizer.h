@@ -10,6 +10,7 @@
 #include "identity.h"
 #include "path.h"
 #include "rules.h"
+#include "site.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -25,11 +26,7 @@ struct policy {
 
 struct authz_app {
 	const struct config *cfg;
-	unsigned char csrf_key[CRYPTO_SHA256_LEN];
-	unsigned char jwt_key[CRYPTO_SHA256_LEN];
-	unsigned char link_key[CRYPTO_SHA256_LEN]; /* shared-link unlock cookies */
-	char session_cookie[96]; /* "__Host-postern_session" or "postern_session" */
-	char csrf_cookie[96];
+	struct site site; /* keys and cookie names */
 	/* the current policy, NULL until the first load; replaced by the listener thread */
 	pthread_mutex_t policy_lock;
 	struct policy *policy;

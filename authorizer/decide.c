@@ -74,7 +74,7 @@ static int decide_verify(struct authz_thread *t, const struct authz_request *r,
                          const struct rule *rule, const struct credential *c, struct decision *d)
 {
 	const struct config *cfg = t->app->cfg;
-	const struct credential_keys keys = { t->app->jwt_key, cfg->token_issuer,
+	const struct credential_keys keys = { t->app->site.jwt_key, cfg->token_issuer,
 		                              cfg->token_audience };
 	enum db_status st = credential_verify(t->db, &keys, c, rule ? rule->token_purpose : NULL,
 	                                      r->path, (long long)time(NULL), &d->id);
@@ -153,7 +153,7 @@ static int decide_checks(struct authz_thread *t, const struct authz_request *r,
 			return -1;
 		}
 		if (id->has_password &&
-		    !unlock_cookie_ok(app->link_key, r->cookie, id->link_id, id->link_version,
+		    !unlock_cookie_ok(app->site.link_key, r->cookie, id->link_id, id->link_version,
 		                      app->cfg->cookie_secure)) {
 			deny_401(d, "LINK_LOCKED", "the shared link needs its password", NULL);
 			return -1;
@@ -195,8 +195,9 @@ static int decide_checks(struct authz_thread *t, const struct authz_request *r,
 			const char *cv = NULL;
 			size_t cl = 0;
 			/* the header must carry the session's token, and so must the cookie */
-			if (!csrf_token_matches(app->csrf_key, id->session_id, r->csrf_header) ||
-			    cookie_find(r->cookie, app->csrf_cookie, &cv, &cl) != 1 ||
+			if (!csrf_token_matches(app->site.csrf_key, id->session_id,
+			                        r->csrf_header) ||
+			    cookie_find(r->cookie, app->site.csrf_cookie, &cv, &cl) != 1 ||
 			    cl != CSRF_TOKEN_LEN || memcmp(cv, r->csrf_header, cl) != 0) {
 				deny(d, 403, "CSRF_TOKEN", "missing or wrong X-CSRF-Token");
 				return -1;
@@ -235,7 +236,7 @@ static void decide_with_policy(struct authz_thread *t, const struct authz_reques
 	        .share_key = r->share_key,
 	        .query = r->query,
 	        .query_len = r->query_len,
-	        .session_cookie = t->app->session_cookie,
+	        .session_cookie = t->app->site.session_cookie,
 	        .shared_links = rule != NULL && rule->allow_shared_links,
 	        .tokens = rule != NULL && rule->token_purpose != NULL,
 	    },

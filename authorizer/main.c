@@ -4,27 +4,18 @@
 #include "log.h"
 #include "program.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 
 static void *authz_start(const struct config *cfg)
 {
 	struct authz_app *app = calloc(1, sizeof *app);
-	const char *prefix = cfg->cookie_secure ? "__Host-" : "";
 
 	if (app == NULL)
 		return NULL;
 	app->cfg = cfg;
-	snprintf(app->session_cookie, sizeof app->session_cookie, "%s%s", prefix, cfg->cookie_name);
-	snprintf(app->csrf_cookie, sizeof app->csrf_cookie, "%s%s_csrf", prefix, cfg->cookie_name);
-	if (crypto_derive_key(cfg->server_key_file.data, cfg->server_key_file.len, "csrf",
-	                      app->csrf_key) != 0 ||
-	    crypto_derive_key(cfg->server_key_file.data, cfg->server_key_file.len, "jwt",
-	                      app->jwt_key) != 0 ||
-	    crypto_derive_key(cfg->server_key_file.data, cfg->server_key_file.len, "link",
-	                      app->link_key) != 0 ||
-	    policy_start(app) != 0) {
+	if (site_init(&app->site, cfg) != 0 || policy_start(app) != 0) {
 		log_error("cannot initialise the authorizer");
+		site_wipe(&app->site);
 		free(app);
 		return NULL;
 	}
@@ -36,9 +27,7 @@ static void authz_stop(void *appv)
 	struct authz_app *app = appv;
 
 	policy_stop(app);
-	crypto_wipe(app->csrf_key, sizeof app->csrf_key);
-	crypto_wipe(app->jwt_key, sizeof app->jwt_key);
-	crypto_wipe(app->link_key, sizeof app->link_key);
+	site_wipe(&app->site);
 	free(app);
 }
 
@@ -46,19 +35,11 @@ static void *authz_thread_init(void *appv, int index)
 {
 	struct authz_app *app = appv;
 	struct authz_thread *t = calloc(1, sizeof *t);
-	char name[64];
 
 	if (t == NULL)
 		return NULL;
-	snprintf(name, sizeof name, "postern-authorizer/%d", index);
 	t->app = app;
-	t->db = db_new(&(struct db_opts){
-	    .conninfo = app->cfg->database,
-	    .connect_timeout_ms = app->cfg->db_connect_timeout,
-	    .statement_timeout_ms = app->cfg->db_statement_timeout,
-	    .retry_interval_ms = app->cfg->db_retry_interval,
-	    .application_name = name,
-	});
+	t->db = site_db_new(&app->site, "postern-authorizer", NULL, index);
 	if (t->db == NULL) {
 		free(t);
 		return NULL;

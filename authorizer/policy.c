@@ -115,14 +115,7 @@ static void policy_sleep_ms(long ms)
 static void *policy_listener_main(void *arg)
 {
 	struct authz_app *app = arg;
-	const struct config *cfg = app->cfg;
-	struct db *db = db_new(&(struct db_opts){
-	    .conninfo = cfg->database,
-	    .connect_timeout_ms = cfg->db_connect_timeout,
-	    .statement_timeout_ms = cfg->db_statement_timeout,
-	    .retry_interval_ms = cfg->db_retry_interval,
-	    .application_name = "postern-authorizer/listener",
-	});
+	struct db *db = site_db_new(&app->site, "postern-authorizer", "listener", -1);
 	bool listening = false;
 	char payload[256];
 

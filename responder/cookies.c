@@ -24,13 +24,13 @@ void resp_session_cookies(const struct resp_ctx *c, const char *token, const cha
 	const struct resp_app *app = c->t->app;
 	char csrf[CSRF_TOKEN_LEN + 1] = "";
 
-	csrf_token(app->csrf_key, session_id, csrf);
+	csrf_token(app->site.csrf_key, session_id, csrf);
 	snprintf(out, outlen,
 	         "Set-Cookie: %s=%s; Path=/; Max-Age=%lld; HttpOnly%s; SameSite=%s\r\n"
 	         "Set-Cookie: %s=%s; Path=/; Max-Age=%lld%s; SameSite=%s\r\n",
-	         app->session_cookie, token, max_age, cookies_secure(c->cfg),
-	         cookies_samesite(c->cfg), app->csrf_cookie, csrf, max_age, cookies_secure(c->cfg),
-	         cookies_samesite(c->cfg));
+	         app->site.session_cookie, token, max_age, cookies_secure(c->cfg),
+	         cookies_samesite(c->cfg), app->site.csrf_cookie, csrf, max_age,
+	         cookies_secure(c->cfg), cookies_samesite(c->cfg));
 }
 
 void resp_clear_cookies(const struct resp_ctx *c, char *out, size_t outlen)
@@ -42,6 +42,6 @@ void resp_clear_cookies(const struct resp_ctx *c, char *out, size_t outlen)
 	         "Set-Cookie: %s=; Path=/; Max-Age=0; HttpOnly%s; SameSite=%s\r\n"
 	         "Set-Cookie: %s=; Path=/; Max-Age=0%s; SameSite=%s\r\n"
 	         "Clear-Site-Data: \"cookies\"\r\n",
-	         app->session_cookie, cookies_secure(c->cfg), cookies_samesite(c->cfg),
-	         app->csrf_cookie, cookies_secure(c->cfg), cookies_samesite(c->cfg));
+	         app->site.session_cookie, cookies_secure(c->cfg), cookies_samesite(c->cfg),
+	         app->site.csrf_cookie, cookies_secure(c->cfg), cookies_samesite(c->cfg));
 }

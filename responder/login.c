@@ -181,7 +181,7 @@ static void login_success(struct resp_ctx *c, const struct db_login *u, bool htm
 		            return_to[0] ? return_to : "/", cookies);
 	} else {
 		char csrf[CSRF_TOKEN_LEN + 1] = "";
-		csrf_token(c->t->app->csrf_key, sid, csrf);
+		csrf_token(c->t->app->site.csrf_key, sid, csrf);
 		resp_json(c, 200, cookies,
 		          json_pack("{s:s, s:s, s:s, s:I, s:s}", "session_id", sid, "token", token,
 		                    "csrf_token", csrf, "expires_at", (json_int_t)expires,
@@ -252,7 +252,7 @@ void resp_logout(struct resp_ctx *c)
 	    &(struct credential_request){
 	        .authorization = fcgi_param(c->req, "HTTP_AUTHORIZATION"),
 	        .cookie = fcgi_param(c->req, "HTTP_COOKIE"),
-	        .session_cookie = c->t->app->session_cookie,
+	        .session_cookie = c->t->app->site.session_cookie,
 	    },
 	    &cred);
 	/* idempotent: whatever was presented, the answer clears the cookies */

@@ -25,22 +25,14 @@ static void resp_json_free(void *p)
 static void *resp_start(const struct config *cfg)
 {
 	struct resp_app *app = calloc(1, sizeof *app);
-	const char *prefix = cfg->cookie_secure ? "__Host-" : "";
 
 	if (app == NULL)
 		return NULL;
 	app->cfg = cfg;
 	json_set_alloc_funcs(resp_json_alloc, resp_json_free);
-	snprintf(app->session_cookie, sizeof app->session_cookie, "%s%s", prefix, cfg->cookie_name);
-	snprintf(app->csrf_cookie, sizeof app->csrf_cookie, "%s%s_csrf", prefix, cfg->cookie_name);
-	if (crypto_derive_key(cfg->server_key_file.data, cfg->server_key_file.len, "csrf",
-	                      app->csrf_key) != 0 ||
-	    crypto_derive_key(cfg->server_key_file.data, cfg->server_key_file.len, "jwt",
-	                      app->jwt_key) != 0 ||
-	    crypto_derive_key(cfg->server_key_file.data, cfg->server_key_file.len, "link",
-	                      app->link_key) != 0 ||
-	    resp_login_init(app) != 0) {
+	if (site_init(&app->site, cfg) != 0 || resp_login_init(app) != 0) {
 		log_error("cannot initialise the responder");
+		site_wipe(&app->site);
 		free(app);
 		return NULL;
 	}
@@ -51,9 +43,7 @@ static void resp_stop(void *appv)
 {
 	struct resp_app *app = appv;
 
-	crypto_wipe(app->csrf_key, sizeof app->csrf_key);
-	crypto_wipe(app->jwt_key, sizeof app->jwt_key);
-	crypto_wipe(app->link_key, sizeof app->link_key);
+	site_wipe(&app->site);
 	free(app);
 }
 
@@ -61,19 +51,11 @@ static void *resp_thread_init(void *appv, int index)
 {
 	struct resp_app *app = appv;
 	struct resp_thread *t = calloc(1, sizeof *t);
-	char name[64];
 
 	if (t == NULL)
 		return NULL;
-	snprintf(name, sizeof name, "postern-responder/%d", index);
 	t->app = app;
-	t->db = db_new(&(struct db_opts){
-	    .conninfo = app->cfg->database,
-	    .connect_timeout_ms = app->cfg->db_connect_timeout,
-	    .statement_timeout_ms = app->cfg->db_statement_timeout,
-	    .retry_interval_ms = app->cfg->db_retry_interval,
-	    .application_name = name,
-	});
+	t->db = site_db_new(&app->site, "postern-responder", NULL, index);
 	if (t->db == NULL) {
 		free(t);
 		return NULL;

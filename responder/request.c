@@ -212,7 +212,7 @@ int resp_field(struct resp_ctx *c, const char *name, char *out, size_t outlen)
 static int resp_authenticate(struct resp_ctx *c, unsigned flags)
 {
 	const struct resp_app *app = c->t->app;
-	const struct credential_keys keys = { app->jwt_key, c->cfg->token_issuer,
+	const struct credential_keys keys = { app->site.jwt_key, c->cfg->token_issuer,
 		                              c->cfg->token_audience };
 	enum db_status st;
 
@@ -221,7 +221,7 @@ static int resp_authenticate(struct resp_ctx *c, unsigned flags)
 	        .authorization = fcgi_param(c->req, "HTTP_AUTHORIZATION"),
 	        .api_key = fcgi_param(c->req, "HTTP_X_API_KEY"),
 	        .cookie = fcgi_param(c->req, "HTTP_COOKIE"),
-	        .session_cookie = app->session_cookie,
+	        .session_cookie = app->site.session_cookie,
 	    },
 	    &c->cred);
 	if (c->cred.source == CRED_NONE) {
@@ -277,7 +277,7 @@ static int resp_csrf(struct resp_ctx *c, unsigned flags)
 		resp_error(c, 403, "CSRF", "cross-site request refused");
 		return -1;
 	}
-	if (!csrf_token_matches(c->t->app->csrf_key, c->id.session_id,
+	if (!csrf_token_matches(c->t->app->site.csrf_key, c->id.session_id,
 	                        fcgi_param(c->req, "HTTP_X_CSRF_TOKEN"))) {
 		resp_error(c, 403, "CSRF_TOKEN", "missing or wrong X-CSRF-Token");
 		return -1;

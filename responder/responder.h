@@ -9,6 +9,7 @@
 #include "fcgi.h"
 #include "identity.h"
 #include "path.h"
+#include "site.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -17,11 +18,7 @@
 
 struct resp_app {
 	const struct config *cfg;
-	unsigned char csrf_key[CRYPTO_SHA256_LEN];
-	unsigned char jwt_key[CRYPTO_SHA256_LEN];
-	unsigned char link_key[CRYPTO_SHA256_LEN]; /* shared-link unlock cookies */
-	char session_cookie[96]; /* "__Host-postern_session" or "postern_session" */
-	char csrf_cookie[96];
+	struct site site;                            /* keys and cookie names */
 	char dummy_hash[CRYPTO_BCRYPT_HASH_LEN + 1]; /* verified for unknown users: same time */
 	char style_csp[64];                          /* "sha256-..." of the login page's style */
 };

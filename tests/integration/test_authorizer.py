@@ -52,8 +52,12 @@ class Authz:
                             (sha(token), user_id))
         return token, str(sid)
 
-    def wait_rules(self, predicate, what):
-        servers.wait_for(predicate, what=what)
+    def change_rules(self, sql, args=None):
+        """Runs one statement that changes rules or settings and waits for the reload."""
+        before = self.program.log().count("rules loaded")
+        self.db.query(sql, args)
+        servers.wait_for(lambda: self.program.log().count("rules loaded") > before,
+                         what="rules reloaded after NOTIFY")
 
 
 @pytest.fixture
@@ -179,12 +183,11 @@ def test_api_key_scopes_and_rules(authz):
     key = authz.db.value("SELECT postern.create_api_key('fay@example.com', 'ci', "
                          "ARRAY['album.read'])")
     kid = authz.db.value("SELECT id FROM postern.api_keys")
-    authz.db.query("INSERT INTO postern.rules (priority, methods, path_pattern, access, permission) "
-                   "VALUES (200, ARRAY['GET'], '/albums/**', 'permission', 'album.read'), "
-                   "(201, ARRAY['POST'], '/albums/**', 'permission', 'album.write'), "
-                   "(202, NULL, '/nokeys/**', 'authenticated', NULL)")
-    authz.db.query("UPDATE postern.rules SET allow_api_keys = false WHERE path_pattern = '/nokeys/**'")
-    time.sleep(0.5)  # the NOTIFY reload
+    authz.change_rules(
+        "INSERT INTO postern.rules (priority, methods, path_pattern, access, permission, "
+        "allow_api_keys) VALUES (200, ARRAY['GET'], '/albums/**', 'permission', 'album.read', true), "
+        "(201, ARRAY['POST'], '/albums/**', 'permission', 'album.write', true), "
+        "(202, NULL, '/nokeys/**', 'authenticated', NULL, false)")
     status, headers, _ = authz.ask("/albums/1", headers={"X-Api-Key": key})
     assert status == 200
     assert identity(headers)["postern_auth"] == "api_key"
@@ -237,9 +240,8 @@ def test_shared_link_scope(authz):
     authz.user("hal@example.com", "admin")
     key = authz.db.value("SELECT postern.create_shared_link('hal@example.com', '/share/album1', "
                          "ARRAY['album.read'], now() + interval '1 day')")
-    authz.db.query("INSERT INTO postern.rules (priority, path_pattern, access, allow_shared_links) "
-                   "VALUES (20, '/share/**', 'authenticated', true)")
-    time.sleep(0.5)
+    authz.change_rules("INSERT INTO postern.rules (priority, path_pattern, access, "
+                       "allow_shared_links) VALUES (20, '/share/**', 'authenticated', true)")
     status, headers, _ = authz.ask("/share/album1/photo.jpg?key=" + key)
     assert status == 200
     ident = identity(headers)
@@ -259,9 +261,8 @@ def test_shared_link_scope(authz):
 
 def test_single_use_token(authz):
     uid = authz.user("ivy@example.com")
-    authz.db.query("INSERT INTO postern.rules (priority, path_pattern, access, token_purpose) "
-                   "VALUES (20, '/download/**', 'authenticated', 'download')")
-    time.sleep(0.5)
+    authz.change_rules("INSERT INTO postern.rules (priority, path_pattern, access, token_purpose) "
+                       "VALUES (20, '/download/**', 'authenticated', 'download')")
     token = new_token("pst_t_")
     authz.db.query("INSERT INTO postern.single_use_tokens (token_hash, user_id, purpose, path, "
                    "expires_at) VALUES (%s, %s, 'download', '/download/f1', now() + interval '60 s')",
@@ -477,9 +478,8 @@ def test_host_and_method_rules_and_precedence(authz):
 
 def test_expired_single_use_token(authz):
     uid = authz.user("rae@example.com")
-    authz.db.query("INSERT INTO postern.rules (priority, path_pattern, access, token_purpose) "
-                   "VALUES (20, '/ws/**', 'authenticated', 'websocket')")
-    servers.wait_for(lambda: authz.ask("/ws/x")[0] == 401, what="rules")
+    authz.change_rules("INSERT INTO postern.rules (priority, path_pattern, access, token_purpose) "
+                       "VALUES (20, '/ws/**', 'authenticated', 'websocket')")
     token = new_token("pst_t_")
     authz.db.query("INSERT INTO postern.single_use_tokens (token_hash, user_id, purpose, path, "
                    "expires_at) VALUES (%s, %s, 'websocket', '/ws/x', now() - interval '1 s')",

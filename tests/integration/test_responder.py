@@ -339,9 +339,10 @@ def test_password_protected_shared_link(site):
     site.db.query("INSERT INTO postern.rules (priority, path_pattern, access, allow_shared_links) "
                   "VALUES (20, '/share/**', 'authenticated', true)")
     photo = site.url + "/share/album1/photo.txt?key=" + key
-    servers.wait_for(lambda: requests.get(photo, timeout=10).status_code == 401, what="rule")
-    r = requests.get(photo, timeout=10)
-    assert r.json()["code"] == "LINK_LOCKED"
+    # before the NOTIFY reload the key is no credential at all (401 UNAUTHENTICATED)
+    servers.wait_for(lambda: requests.get(photo, timeout=10).json()["code"] == "LINK_LOCKED",
+                     what="the shared-link rule")
+    assert requests.get(photo, timeout=10).status_code == 401
     s = requests.Session()
     r = s.post(site.url + "/auth/shared-links/unlock",
                json={"key": key, "password": "wrong password 1"}, timeout=30)
