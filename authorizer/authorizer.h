@@ -2,6 +2,7 @@
 #ifndef POSTERN_AUTHORIZER_H
 #define POSTERN_AUTHORIZER_H
 
+#include "cache.h"
 #include "config.h"
 #include "credential.h"
 #include "crypto.h"
@@ -26,7 +27,8 @@ struct policy {
 
 struct authz_app {
 	const struct config *cfg;
-	struct site site; /* keys and cookie names */
+	struct site site;    /* keys and cookie names */
+	struct cache *cache; /* credential hash -> identity, shared by the worker threads */
 	/* the current policy, NULL until the first load; replaced by the listener thread */
 	pthread_mutex_t policy_lock;
 	struct policy *policy;

@@ -76,8 +76,9 @@ static int decide_verify(struct authz_thread *t, const struct authz_request *r,
 	const struct config *cfg = t->app->cfg;
 	const struct credential_keys keys = { t->app->site.jwt_key, cfg->token_issuer,
 		                              cfg->token_audience };
-	enum db_status st = credential_verify(t->db, &keys, c, rule ? rule->token_purpose : NULL,
-	                                      r->path, (long long)time(NULL), &d->id);
+	enum db_status st =
+	    credential_verify(t->db, t->app->cache, &keys, c, rule ? rule->token_purpose : NULL,
+	                      r->path, (long long)time(NULL), &d->id);
 
 	if (st == DB_OK)
 		return 0;

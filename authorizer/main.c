@@ -13,8 +13,10 @@ static void *authz_start(const struct config *cfg)
 	if (app == NULL)
 		return NULL;
 	app->cfg = cfg;
-	if (site_init(&app->site, cfg) != 0 || policy_start(app) != 0) {
+	app->cache = cache_new((size_t)cfg->cache_entries, cfg->cache_ttl, cfg->cache_negative_ttl);
+	if (app->cache == NULL || site_init(&app->site, cfg) != 0 || policy_start(app) != 0) {
 		log_error("cannot initialise the authorizer");
+		cache_free(app->cache);
 		site_wipe(&app->site);
 		free(app);
 		return NULL;
@@ -27,6 +29,7 @@ static void authz_stop(void *appv)
 	struct authz_app *app = appv;
 
 	policy_stop(app);
+	cache_free(app->cache);
 	site_wipe(&app->site);
 	free(app);
 }

@@ -1,4 +1,5 @@
-/* policy: the rules and settings in force, loaded from PostgreSQL and swapped on NOTIFY. */
+/* policy: the rules and settings in force, loaded from PostgreSQL and swapped on NOTIFY, and
+ * the cache evictions those notifications ask for. */
 #include "authorizer.h"
 
 #include "log.h"
@@ -102,9 +103,50 @@ static bool policy_payload_matters(const char *payload)
 	return strcmp(payload, "rules") == 0 || strcmp(payload, "settings") == 0;
 }
 
+/* A change to a session, user, key or link evicts its cached credentials; a role's change
+ * (its permissions, seen by every session and key of that role) empties the cache. */
+static void policy_evict(struct authz_app *app, const char *payload)
+{
+	static const struct {
+		const char *prefix;
+		enum cache_field field;
+	} kinds[] = {
+		{ "session:", CACHE_SESSION },
+		{ "user:", CACHE_USER },
+		{ "api_key:", CACHE_KEY },
+		{ "shared_link:", CACHE_LINK },
+	};
+
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		size_t l = strlen(kinds[i].prefix);
+		if (strncmp(payload, kinds[i].prefix, l) == 0) {
+			cache_evict(app->cache, kinds[i].field, payload + l);
+			return;
+		}
+	}
+	if (strncmp(payload, "role:", 5) == 0)
+		cache_flush(app->cache);
+}
+
 static void policy_sleep_ms(long ms)
 {
 	nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000L }, NULL);
+}
+
+/* One notification, and every one already waiting behind it: evictions at once, and a
+ * single reload of the policy for a burst of rule or setting changes. */
+static void policy_notified(struct authz_app *app, struct db *db, char *payload, size_t len)
+{
+	bool reload = false;
+
+	do {
+		if (policy_payload_matters(payload))
+			reload = true;
+		else
+			policy_evict(app, payload);
+	} while (db_wait_notify(db, 0, payload, len) == 1);
+	if (reload)
+		policy_reload(app, db);
 }
 
 /*
@@ -132,17 +174,17 @@ static void *policy_listener_main(void *arg)
 				continue;
 			}
 			listening = true;
+			/* notifications sent while nobody listened are lost: forget everything */
+			cache_flush(app->cache);
 			policy_reload(app, db);
 		}
 		rc = db_wait_notify(db, 250, payload, sizeof payload);
 		if (rc == DB_UNAVAILABLE) {
 			log_warn("rules: listener connection lost; reconnecting");
+			cache_flush(app->cache);
 			listening = false;
-		} else if (rc == 1 && policy_payload_matters(payload)) {
-			/* one reload for a burst of changes */
-			while (db_wait_notify(db, 0, payload, sizeof payload) == 1)
-				;
-			policy_reload(app, db);
+		} else if (rc == 1) {
+			policy_notified(app, db, payload, sizeof payload);
 		}
 	}
 	db_close(db);

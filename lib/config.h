@@ -37,6 +37,15 @@ typedef int (*config_check_fn)(const char *value, char *err, size_t errlen);
 	X(threads, CFG_INT, "4", 1, 256, NULL, 0, NULL,                                                \
 	  "Worker threads per process, each with its own FastCGI request and database connection. "    \
 	  "--threads overrides it.")                                                                   \
+	X(cache_entries, CFG_INT, "100000", 0, 10000000, NULL, 0, NULL,                                \
+	  "Credentials the authorizer keeps per process (0 turns the cache off). Revocations, "        \
+	  "role and key changes evict entries at once through LISTEN/NOTIFY.")                         \
+	X(cache_ttl, CFG_DURATION, "5s", 100, 3600000, NULL, 0, NULL,                                  \
+	  "The longest a cached credential is trusted without asking PostgreSQL again: the bound "     \
+	  "on staleness should a notification ever be missed.")                                        \
+	X(cache_negative_ttl, CFG_DURATION, "1s", 100, 60000, NULL, 0, NULL,                           \
+	  "How long an unknown credential is remembered, so floods of garbage tokens cost no "         \
+	  "queries.")                                                                                  \
 	X(log_level, CFG_ENUM, "info", 0, 0, "error|warn|info|debug", 0, NULL,                         \
 	  "Least severe level written.")                                                               \
 	X(log_target, CFG_ENUM, "stderr", 0, 0, "stderr|syslog", 0, NULL,                              \

@@ -6,7 +6,9 @@
 #include "header.h"
 #include "query.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* Takes a token of the expected kind; anything else present there is malformed. */
 static void credential_take(struct credential *c, enum cred_source source, const char *v,
@@ -94,47 +96,109 @@ void credential_extract(const struct credential_request *r, struct credential *c
 	}
 }
 
+static long long credential_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Asks the cache first; on a miss runs the lookup and remembers what it found (or that it
+ * found nothing). Outages and errors are never cached. */
+static enum db_status credential_cached(struct cache *cache, const unsigned char key[32],
+                                        long long now, struct identity *id,
+                                        enum db_status (*lookup)(struct db *, const void *,
+                                                                 struct identity *),
+                                        struct db *db, const void *arg)
+{
+	long long now_ms = credential_now_ms();
+	enum auth_kind kind = id->kind;
+	enum db_status st;
+
+	switch (cache_get(cache, key, now_ms, id)) {
+	case CACHE_HIT: return DB_OK;
+	case CACHE_HIT_NEGATIVE: return DB_NOT_FOUND;
+	case CACHE_MISS: break;
+	}
+	id->kind = kind;
+	st = lookup(db, arg, id);
+	if (st == DB_OK)
+		cache_put(cache, key, now_ms, now, id);
+	else if (st == DB_NOT_FOUND)
+		cache_put(cache, key, now_ms, now, NULL);
+	return st;
+}
+
+static enum db_status credential_session_by_id(struct db *db, const void *sid, struct identity *id)
+{
+	return db_auth_session_id(db, sid, id);
+}
+
+static enum db_status credential_session(struct db *db, const void *hash, struct identity *id)
+{
+	return db_auth_session(db, hash, id);
+}
+
+static enum db_status credential_api_key(struct db *db, const void *hash, struct identity *id)
+{
+	return db_auth_api_key(db, hash, id);
+}
+
+static enum db_status credential_link(struct db *db, const void *hash, struct identity *id)
+{
+	return db_auth_shared_link(db, hash, id);
+}
+
 /* An access JWT: valid signature and claims, and the session it names still live. */
-static enum db_status credential_verify_jwt(struct db *db, const struct credential_keys *keys,
+static enum db_status credential_verify_jwt(struct db *db, struct cache *cache,
+                                            const struct credential_keys *keys,
                                             const struct credential *c, long long now,
                                             struct identity *id)
 {
 	struct access_jwt a;
+	unsigned char key[CRYPTO_SHA256_LEN];
+	char name[64];
 	enum db_status st;
 
 	if (access_jwt_verify(keys->jwt_key, c->jwt, c->jwt_len, keys->issuer, keys->audience, now,
 	                      &a) != 0)
 		return DB_NOT_FOUND;
+	/* cached under its session id, apart from the session tokens' hashes */
+	snprintf(name, sizeof name, "postern-sid:%s", a.sid);
+	crypto_sha256(name, strlen(name), key);
 	id->kind = AUTH_JWT;
-	st = db_auth_session_id(db, a.sid, id);
+	st = credential_cached(cache, key, now, id, credential_session_by_id, db, a.sid);
 	if (st == DB_OK && strcmp(id->user_id, a.sub) != 0)
 		st = DB_NOT_FOUND; /* a token for another user than its session's: never valid */
+	id->kind = AUTH_JWT;
 	return st;
 }
 
-enum db_status credential_verify(struct db *db, const struct credential_keys *keys,
-                                 const struct credential *c, const char *token_purpose,
-                                 const char *path, long long now, struct identity *id)
+enum db_status credential_verify(struct db *db, struct cache *cache,
+                                 const struct credential_keys *keys, const struct credential *c,
+                                 const char *token_purpose, const char *path, long long now,
+                                 struct identity *id)
 {
 	unsigned char hash[CRYPTO_SHA256_LEN];
 	enum db_status st = DB_ERROR;
 
 	if (c->jwt != NULL)
-		return credential_verify_jwt(db, keys, c, now, id);
+		return credential_verify_jwt(db, cache, keys, c, now, id);
 	crypto_sha256(c->value, strlen(c->value), hash);
 	switch (c->source) {
 	case CRED_BEARER:
 	case CRED_COOKIE:
 		id->kind = AUTH_SESSION;
-		st = db_auth_session(db, hash, id);
+		st = credential_cached(cache, hash, now, id, credential_session, db, hash);
 		break;
 	case CRED_API_KEY:
 		id->kind = AUTH_API_KEY;
-		st = db_auth_api_key(db, hash, id);
+		st = credential_cached(cache, hash, now, id, credential_api_key, db, hash);
 		break;
 	case CRED_SHARE_KEY:
 		id->kind = AUTH_SHARED_LINK;
-		st = db_auth_shared_link(db, hash, id);
+		st = credential_cached(cache, hash, now, id, credential_link, db, hash);
 		break;
 	case CRED_TOKEN:
 		id->kind = AUTH_TOKEN;

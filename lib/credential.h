@@ -2,6 +2,7 @@
 #ifndef POSTERN_CREDENTIAL_H
 #define POSTERN_CREDENTIAL_H
 
+#include "cache.h"
 #include "crypto.h"
 #include "db.h"
 #include "identity.h"
@@ -50,12 +51,14 @@ struct credential_keys {
 
 /*
  * Looks the credential up by the SHA-256 of its token (or checks an access JWT and then its
- * session) and fills *id, kind included. A single-use token is consumed for purpose and path.
- * Returns DB_OK, DB_NOT_FOUND (unknown, expired, revoked or an invalid JWT), DB_UNAVAILABLE or
- * DB_ERROR.
+ * session) and fills *id, kind included. A single-use token is consumed for purpose and path
+ * (never cached). With a cache, lookups are answered from it when they can be and stored in
+ * it (unknown credentials too, briefly). Returns DB_OK, DB_NOT_FOUND (unknown, expired,
+ * revoked or an invalid JWT), DB_UNAVAILABLE or DB_ERROR.
  */
-enum db_status credential_verify(struct db *db, const struct credential_keys *keys,
-                                 const struct credential *c, const char *token_purpose,
-                                 const char *path, long long now, struct identity *id);
+enum db_status credential_verify(struct db *db, struct cache *cache,
+                                 const struct credential_keys *keys, const struct credential *c,
+                                 const char *token_purpose, const char *path, long long now,
+                                 struct identity *id);
 
 #endif

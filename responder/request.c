@@ -232,8 +232,9 @@ static int resp_authenticate(struct resp_ctx *c, unsigned flags)
 		resp_error(c, 401, "CREDENTIAL_MALFORMED", "malformed or duplicated credential");
 		return -1;
 	}
-	st = credential_verify(c->t->db, &keys, &c->cred, NULL, c->path, (long long)time(NULL),
-	                       &c->id);
+	/* no cache: the responder changes what it reads, and is not on every request's path */
+	st = credential_verify(c->t->db, NULL, &keys, &c->cred, NULL, c->path,
+	                       (long long)time(NULL), &c->id);
 	if (st == DB_NOT_FOUND) {
 		resp_error(c, 401, "CREDENTIAL_INVALID", "credential unknown, expired or revoked");
 		return -1;

@@ -32,6 +32,20 @@ def wait_for(predicate, timeout=10.0, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def eventually(fn, check, timeout=3.0, what="the change to take effect"):
+    """Returns fn()'s first result that passes check. A revocation reaches each authorizer
+    process's cache through LISTEN/NOTIFY within milliseconds, not synchronously with the SQL
+    that made it: tests that revoke and then ask poll with this (and a cache_ttl far above the
+    timeout, so only the notification can explain the change)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = fn()
+        if check(result) or time.monotonic() > deadline:
+            assert check(result), f"timed out waiting for {what}: {result!r}"
+            return result
+        time.sleep(0.01)
+
+
 def can_connect(address):
     family = socket.AF_UNIX if isinstance(address, str) else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:

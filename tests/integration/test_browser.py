@@ -79,6 +79,6 @@ def test_sign_in_and_out_in_a_browser(site, browser):
     assert site.db.value("SELECT revoked_reason FROM postern.sessions") == "logout"
     # a new request for the page (the browser may keep the old response in its cache, as it
     # may for any page whose server does not send Cache-Control) is sent to the login page
-    browser.get(site.url + "/app.html?again")
-    wait_title(browser, "Sign in")
+    servers.eventually(lambda: (browser.get(site.url + "/app.html?again"), browser.title)[1],
+                       lambda title: title == "Sign in", what="the signed-out page")
     assert browser.current_url == site.url + "/auth/login?return_to=/app.html%3Fagain"

@@ -199,7 +199,8 @@ def test_lighttpd_with_shipped_config(lighttpd, db):
     assert (r.status_code, r.text) == (200, "protected page\n")
     assert not any(h.lower().startswith("variable-") for h in r.headers)
     db.query("SELECT postern.revoke_session(%s)", (sid,))
-    assert requests.get(lighttpd.url + "/index.html", cookies=jar, timeout=10).status_code == 401
+    servers.eventually(lambda: requests.get(lighttpd.url + "/index.html", cookies=jar,
+                                            timeout=10).status_code, lambda s: s == 401)
     assert "index.html" not in lighttpd.errors()
 
 
