@@ -57,7 +57,7 @@ DEB_TEST   := check postgresql postgresql-contrib lighttpd spawn-fcgi python3-py
               lighttpd-modules-lua chromium chromium-driver python3-selenium
 
 .PHONY: all test check-all unit integration fuzz-replay fuzz sanitize lint format deps \
-        deps-build install clean docs-check
+        deps-build install clean docs-check demo demo-stop
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -145,6 +145,15 @@ lint:
 
 format:
 	clang-format -i $(C_FILES)
+
+# ---- demo ----------------------------------------------------------------------------------
+
+# A private PostgreSQL in ./var/, both programs and lighttpd on 127.0.0.1 protecting demo/site/.
+demo: deps all
+	@POSTERN_BUILD=$(CURDIR)/$(BUILD) bash demo/demo.sh start
+
+demo-stop:
+	@bash demo/demo.sh stop
 
 # ---- packages ------------------------------------------------------------------------------
 

@@ -131,7 +131,7 @@ START_TEST(test_evict_by_field_and_flush)
 	ck_assert_int_eq(cache_get(c, k, 1, &out), CACHE_MISS);
 	ck_assert_uint_eq(cache_evict(c, CACHE_USER, "user-1"), 2); /* 1 and 7; 4 went already */
 	ck_assert_uint_eq(cache_evict(c, CACHE_USER, "user-1"), 0);
-	ck_assert_uint_eq(cache_evict(c, CACHE_KEY, ""), 0);    /* empty ids match nothing */
+	ck_assert_uint_eq(cache_evict(c, CACHE_KEY, ""), 0); /* empty ids match nothing */
 	ck_assert_uint_eq(cache_evict(c, CACHE_LINK, "x"), 0);
 	cache_get_stats(c, &st);
 	ck_assert_uint_eq(st.entries, 6);
