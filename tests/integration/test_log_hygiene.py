@@ -1,0 +1,49 @@
+"""No secret in any log line: flows with every secret kind the programs handle today, then a
+search of both programs' logs (at debug level), lighttpd's error log and PostgreSQL's log."""
+import os
+
+import requests
+
+import servers
+from test_responder import PASSWORD, csrf, login, site, user  # noqa: F401
+
+
+def test_no_secret_reaches_a_log(site, pg):
+    secrets_seen = [PASSWORD, "wrong password given", "link password 123"]
+    user(site, role="admin")
+    s, r = login(site)
+    secrets_seen += [r.json()["token"], r.json()["csrf_token"]]
+    login(site, password="wrong password given")
+    key = s.post(site.url + "/auth/api-keys", headers=csrf(s),
+                 json={"name": "k", "permissions": ["all"]}, timeout=10).json()["secret"]
+    secrets_seen.append(key)
+    assert requests.get(site.url + "/index.html", headers={"X-Api-Key": key},
+                        timeout=10).status_code == 200
+    link = site.db.value("SELECT postern.create_shared_link('alice@example.com', '/share/album1', "
+                         "ARRAY['album.read'], now() + interval '1 day', 'link password 123')")
+    secrets_seen.append(link)
+    requests.post(site.url + "/auth/shared-links/unlock",
+                  json={"key": link, "password": "link password 123"}, timeout=10)
+    requests.post(site.url + "/auth/shared-links/unlock",
+                  json={"key": link, "password": "wrong password given"}, timeout=10)
+    # garbage and malformed credentials are logged by nobody either
+    bogus = "pst_s_" + "Q" * 43
+    secrets_seen.append(bogus)
+    requests.get(site.url + "/index.html", headers={"Authorization": "Bearer " + bogus}, timeout=10)
+    requests.get(site.url + "/index.html", cookies={"postern_session": bogus + "x"}, timeout=10)
+    s.post(site.url + "/auth/password", headers=csrf(s),
+           json={"current_password": PASSWORD, "new_password": "brand new passphrase 1"},
+           timeout=30)
+    secrets_seen.append("brand new passphrase 1")
+    with open(os.path.join(os.path.dirname(site.authorizer.config), "server.key")) as f:
+        secrets_seen.append(f.read().strip())
+    logs = {
+        "authorizer": site.authorizer.log(),
+        "responder": site.responder.log(),
+        "lighttpd": site.errors(),
+        "postgresql": pg.log(),
+    }
+    assert "serving with" in logs["authorizer"] and "serving with" in logs["responder"]
+    for name, text in logs.items():
+        for secret in secrets_seen:
+            assert secret not in text, f"{name} log holds a secret"
