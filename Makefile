@@ -149,7 +149,10 @@ format:
 # ---- demo ----------------------------------------------------------------------------------
 
 # A private PostgreSQL in ./var/, both programs and lighttpd on 127.0.0.1 protecting demo/site/.
-demo: deps all
+# deps first, then the build: with make -j the two must not overlap
+demo:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
 	@POSTERN_BUILD=$(CURDIR)/$(BUILD) bash demo/demo.sh start
 
 demo-stop:
