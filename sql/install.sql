@@ -39,10 +39,16 @@ SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 2) AS po
 \ir migrations/002_responder.sql
 \endif
 
--- Add later migrations here, in order, exactly like 001 and 002:
--- SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 3) AS postern_need_003 \gset
--- \if :postern_need_003
--- \ir migrations/003_something.sql
+-- Migration 003: refresh tokens and single-use tokens.
+SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 3) AS postern_need_003 \gset
+\if :postern_need_003
+\ir migrations/003_tokens.sql
+\endif
+
+-- Add later migrations here, in order, exactly like 001, 002 and 003:
+-- SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 4) AS postern_need_004 \gset
+-- \if :postern_need_004
+-- \ir migrations/004_something.sql
 -- \endif
 
 RESET client_min_messages;

@@ -796,7 +796,7 @@ def test_responder_privileges(db, resp_role, editor):
             cur.execute(sql)
     # but everything the brief grants works
     cur.execute("SELECT postern.get_schema_version()")
-    assert cur.fetchone()[0] == 2
+    assert cur.fetchone()[0] == 3
     cur.execute("SELECT value FROM postern.load_settings() WHERE key = 'api_key_limit'")
     assert cur.fetchone()[0] == "10"
     cur.execute("SELECT * FROM postern.auth_api_key(%s)", (b"\0" * 32,))
@@ -816,7 +816,10 @@ def test_responder_privileges(db, resp_role, editor):
         "postern.update_user_api_key(uuid,uuid,text,text[],timestamp with time zone,text[])",
         "postern.rotate_user_api_key(uuid,uuid,bytea,text,text[])", "postern.revoke_user_api_key(uuid,uuid)",
         "postern.get_user(uuid)", "postern.shared_link_unlock_info(bytea)", "postern.auth_session(bytea)", "postern.auth_session_id(uuid)",
-        "postern.auth_api_key(bytea)", "postern.load_settings()", "postern.get_schema_version()"}
+        "postern.auth_api_key(bytea)", "postern.load_settings()", "postern.get_schema_version()",
+        # migration 003
+        "postern.issue_refresh_token(uuid,bytea)", "postern.rotate_refresh_token(bytea,bytea)",
+        "postern.issue_single_use_token(uuid,uuid,bytea,text,text,integer)"}
     # and the authorizer gets none of the new ones
     assert db.value("SELECT has_function_privilege('postern_authorizer', 'postern.login_failed(text,inet)', "
                     "'EXECUTE')") is False
