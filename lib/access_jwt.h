@@ -23,4 +23,9 @@ int access_jwt_verify(const unsigned char key[32], const char *token, size_t len
                       const char *issuer, const char *audience, long long now,
                       struct access_jwt *out);
 
+/* Signs an access JWT for that user and session, valid for ttl seconds from now, with a random
+ * jti. Returns a string the caller frees with free(), or NULL. */
+char *access_jwt_sign(const unsigned char key[32], const char *user_id, const char *session_id,
+                      const char *issuer, const char *audience, long long now, long ttl);
+
 #endif

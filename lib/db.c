@@ -22,97 +22,109 @@
  * Timestamps come back as unix seconds and arrays as space-separated words, so that nothing
  * depends on the server's DateStyle or array quoting.
  */
-#define DB_STATEMENTS(X)                                                                           \
-	X(PING, "SELECT 1", 0, true)                                                               \
-	X(SCHEMA_VERSION, "SELECT postern.get_schema_version()", 0, true)                          \
-	X(AUTH_SESSION,                                                                            \
-	  "SELECT session_id, user_id, email, coalesce(display_name, ''), role, "                  \
-	  "array_to_string(permissions, ' '), user_mfa, session_mfa, must_change_password, "       \
-	  "extract(epoch FROM expires_at)::bigint, "                                               \
-	  "coalesce(extract(epoch FROM elevated_until)::bigint, 0) "                               \
-	  "FROM postern.auth_session($1)",                                                         \
-	  1, true)                                                                                 \
-	X(AUTH_SESSION_ID,                                                                         \
-	  "SELECT session_id, user_id, email, coalesce(display_name, ''), role, "                  \
-	  "array_to_string(permissions, ' '), user_mfa, session_mfa, must_change_password, "       \
-	  "extract(epoch FROM expires_at)::bigint, "                                               \
-	  "coalesce(extract(epoch FROM elevated_until)::bigint, 0) "                               \
-	  "FROM postern.auth_session_id($1::uuid)",                                                \
-	  1, true)                                                                                 \
-	X(AUTH_API_KEY,                                                                            \
-	  "SELECT key_id, user_id, email, role, array_to_string(permissions, ' '), user_mfa, "     \
-	  "coalesce(extract(epoch FROM expires_at)::bigint, 0) FROM postern.auth_api_key($1)",     \
-	  1, true)                                                                                 \
-	X(AUTH_SHARED_LINK,                                                                        \
-	  "SELECT link_id, user_id, email, path_prefix, array_to_string(permissions, ' '), "       \
-	  "has_password, coalesce(extract(epoch FROM expires_at)::bigint, 0), "                    \
-	  "coalesce(password_version, '') "                                                        \
-	  "FROM postern.auth_shared_link($1)",                                                     \
-	  1, true)                                                                                 \
-	X(CONSUME_TOKEN,                                                                           \
-	  "SELECT user_id, email, role, array_to_string(permissions, ' '), "                       \
-	  "coalesce(session_id::text, ''), user_mfa FROM postern.consume_token($1, $2, $3)",       \
-	  3, false)                                                                                \
-	X(TOUCH_SESSION, "SELECT postern.touch_session($1)", 1, true)                              \
-	X(TOUCH_API_KEY, "SELECT postern.touch_api_key($1)", 1, true)                              \
-	X(LOAD_RULES,                                                                              \
-	  "SELECT id, priority, host, array_to_string(methods, ' '), path_pattern, access, "       \
-	  "permission, allow_api_keys, allow_shared_links, token_purpose, require_csrf_token, "    \
-	  "require_elevation, policy_function FROM postern.load_rules()",                          \
-	  0, true)                                                                                 \
-	X(CHECK_POLICY, "SELECT postern.check_policy($1::bigint, $2::jsonb, $3, $4, $5)", 5, true) \
-	X(LOAD_SETTINGS, "SELECT key, value FROM postern.load_settings()", 0, true)                \
-	X(LOGIN_BEGIN,                                                                             \
-	  "SELECT coalesce(user_id::text, ''), coalesce(password_hash, ''), "                      \
-	  "coalesce(disabled, false), coalesce(mfa_enabled, false), "                              \
-	  "coalesce(must_change_password, false), retry_after "                                    \
-	  "FROM postern.login_begin($1, $2::inet)",                                                \
-	  2, true)                                                                                 \
-	X(LOGIN_FAILED, "SELECT postern.login_failed($1, $2::inet)", 2, false)                     \
-	X(CREATE_SESSION,                                                                          \
-	  "SELECT session_id, extract(epoch FROM expires_at)::bigint "                             \
-	  "FROM postern.create_session($1::uuid, $2, $3, $4::boolean, $5, $6::inet, $7)",          \
-	  7, false)                                                                                \
-	X(LOGOUT_SESSION, "SELECT coalesce(postern.logout_session($1)::text, '')", 1, true)        \
-	X(USER_SESSIONS,                                                                           \
-	  "SELECT coalesce(json_agg(json_build_object('id', s.id, 'created_at', s.created_at, "    \
-	  "'last_seen_at', s.last_seen_at, 'expires_at', s.expires_at, 'auth_method', "            \
-	  "s.auth_method, 'mfa', s.mfa, 'user_agent', s.user_agent, 'ip', host(s.ip), 'device', "  \
-	  "s.device, 'current', s.id IS NOT DISTINCT FROM $2::uuid) ORDER BY s.created_at DESC), " \
-	  "'[]')::text FROM postern.user_sessions($1::uuid) s",                                    \
-	  2, true)                                                                                 \
-	X(REVOKE_USER_SESSION, "SELECT postern.revoke_user_session($1::uuid, $2::uuid, $3)::int",  \
-	  3, true)                                                                                 \
-	X(REVOKE_OTHER_SESSIONS, "SELECT postern.revoke_other_sessions($1::uuid, $2::uuid, $3)",   \
-	  3, true)                                                                                 \
-	X(PASSWORD_IS_COMMON, "SELECT postern.password_is_common($1)::int", 1, true)               \
-	X(SET_USER_PASSWORD, "SELECT postern.set_user_password($1::uuid, $2, $3::uuid)", 3, false) \
-	X(LINK_UNLOCK_INFO,                                                                        \
-	  "SELECT link_id, password_hash, password_version, "                                      \
-	  "coalesce(extract(epoch FROM expires_at)::bigint, 0) "                                   \
-	  "FROM postern.shared_link_unlock_info($1)",                                              \
-	  1, true)                                                                                 \
-	X(GET_USER, "SELECT row_to_json(u)::text FROM postern.get_user($1::uuid) u", 1, true)      \
-	X(CREATE_USER_API_KEY,                                                                     \
-	  "SELECT postern.create_user_api_key($1::uuid, $2, "                                      \
-	  "ARRAY(SELECT json_array_elements_text($3::json)), $4::timestamptz, $5, $6, "            \
-	  "string_to_array($7, ' '))::text",                                                       \
-	  7, false)                                                                                \
-	X(USER_API_KEYS,                                                                           \
-	  "SELECT coalesce(json_agg(k ORDER BY k.created_at DESC), '[]')::text "                   \
-	  "FROM postern.user_api_keys($1::uuid) k",                                                \
-	  1, true)                                                                                 \
-	X(UPDATE_USER_API_KEY,                                                                     \
-	  "SELECT postern.update_user_api_key($1::uuid, $2::uuid, $3, "                            \
-	  "CASE WHEN $4::text IS NULL THEN NULL "                                                  \
-	  "ELSE ARRAY(SELECT json_array_elements_text($4::json)) END, $5::timestamptz, "           \
-	  "string_to_array($6, ' '))::int",                                                        \
-	  6, false)                                                                                \
-	X(ROTATE_USER_API_KEY,                                                                     \
-	  "SELECT postern.rotate_user_api_key($1::uuid, $2::uuid, $3, $4, "                        \
-	  "string_to_array($5, ' '))::int",                                                        \
-	  5, false)                                                                                \
-	X(REVOKE_USER_API_KEY, "SELECT postern.revoke_user_api_key($1::uuid, $2::uuid)::int", 2,   \
+#define DB_STATEMENTS(X)                                                                              \
+	X(PING, "SELECT 1", 0, true)                                                                  \
+	X(SCHEMA_VERSION, "SELECT postern.get_schema_version()", 0, true)                             \
+	X(AUTH_SESSION,                                                                               \
+	  "SELECT session_id, user_id, email, coalesce(display_name, ''), role, "                     \
+	  "array_to_string(permissions, ' '), user_mfa, session_mfa, must_change_password, "          \
+	  "extract(epoch FROM expires_at)::bigint, "                                                  \
+	  "coalesce(extract(epoch FROM elevated_until)::bigint, 0) "                                  \
+	  "FROM postern.auth_session($1)",                                                            \
+	  1, true)                                                                                    \
+	X(AUTH_SESSION_ID,                                                                            \
+	  "SELECT session_id, user_id, email, coalesce(display_name, ''), role, "                     \
+	  "array_to_string(permissions, ' '), user_mfa, session_mfa, must_change_password, "          \
+	  "extract(epoch FROM expires_at)::bigint, "                                                  \
+	  "coalesce(extract(epoch FROM elevated_until)::bigint, 0) "                                  \
+	  "FROM postern.auth_session_id($1::uuid)",                                                   \
+	  1, true)                                                                                    \
+	X(AUTH_API_KEY,                                                                               \
+	  "SELECT key_id, user_id, email, role, array_to_string(permissions, ' '), user_mfa, "        \
+	  "coalesce(extract(epoch FROM expires_at)::bigint, 0) FROM postern.auth_api_key($1)",        \
+	  1, true)                                                                                    \
+	X(AUTH_SHARED_LINK,                                                                           \
+	  "SELECT link_id, user_id, email, path_prefix, array_to_string(permissions, ' '), "          \
+	  "has_password, coalesce(extract(epoch FROM expires_at)::bigint, 0), "                       \
+	  "coalesce(password_version, '') "                                                           \
+	  "FROM postern.auth_shared_link($1)",                                                        \
+	  1, true)                                                                                    \
+	X(CONSUME_TOKEN,                                                                              \
+	  "SELECT user_id, email, role, array_to_string(permissions, ' '), "                          \
+	  "coalesce(session_id::text, ''), user_mfa FROM postern.consume_token($1, $2, $3)",          \
+	  3, false)                                                                                   \
+	X(TOUCH_SESSION, "SELECT postern.touch_session($1)", 1, true)                                 \
+	X(TOUCH_API_KEY, "SELECT postern.touch_api_key($1)", 1, true)                                 \
+	X(LOAD_RULES,                                                                                 \
+	  "SELECT id, priority, host, array_to_string(methods, ' '), path_pattern, access, "          \
+	  "permission, allow_api_keys, allow_shared_links, token_purpose, require_csrf_token, "       \
+	  "require_elevation, policy_function FROM postern.load_rules()",                             \
+	  0, true)                                                                                    \
+	X(CHECK_POLICY, "SELECT postern.check_policy($1::bigint, $2::jsonb, $3, $4, $5)", 5, true)    \
+	X(LOAD_SETTINGS, "SELECT key, value FROM postern.load_settings()", 0, true)                   \
+	X(LOGIN_BEGIN,                                                                                \
+	  "SELECT coalesce(user_id::text, ''), coalesce(password_hash, ''), "                         \
+	  "coalesce(disabled, false), coalesce(mfa_enabled, false), "                                 \
+	  "coalesce(must_change_password, false), retry_after "                                       \
+	  "FROM postern.login_begin($1, $2::inet)",                                                   \
+	  2, true)                                                                                    \
+	X(LOGIN_FAILED, "SELECT postern.login_failed($1, $2::inet)", 2, false)                        \
+	X(CREATE_SESSION,                                                                             \
+	  "SELECT session_id, extract(epoch FROM expires_at)::bigint "                                \
+	  "FROM postern.create_session($1::uuid, $2, $3, $4::boolean, $5, $6::inet, $7)",             \
+	  7, false)                                                                                   \
+	X(LOGOUT_SESSION, "SELECT coalesce(postern.logout_session($1)::text, '')", 1, true)           \
+	X(USER_SESSIONS,                                                                              \
+	  "SELECT coalesce(json_agg(json_build_object('id', s.id, 'created_at', s.created_at, "       \
+	  "'last_seen_at', s.last_seen_at, 'expires_at', s.expires_at, 'auth_method', "               \
+	  "s.auth_method, 'mfa', s.mfa, 'user_agent', s.user_agent, 'ip', host(s.ip), 'device', "     \
+	  "s.device, 'current', s.id IS NOT DISTINCT FROM $2::uuid) ORDER BY s.created_at DESC), "    \
+	  "'[]')::text FROM postern.user_sessions($1::uuid) s",                                       \
+	  2, true)                                                                                    \
+	X(REVOKE_USER_SESSION, "SELECT postern.revoke_user_session($1::uuid, $2::uuid, $3)::int",     \
+	  3, true)                                                                                    \
+	X(REVOKE_OTHER_SESSIONS, "SELECT postern.revoke_other_sessions($1::uuid, $2::uuid, $3)",      \
+	  3, true)                                                                                    \
+	X(PASSWORD_IS_COMMON, "SELECT postern.password_is_common($1)::int", 1, true)                  \
+	X(SET_USER_PASSWORD, "SELECT postern.set_user_password($1::uuid, $2, $3::uuid)", 3, false)    \
+	X(LINK_UNLOCK_INFO,                                                                           \
+	  "SELECT link_id, password_hash, password_version, "                                         \
+	  "coalesce(extract(epoch FROM expires_at)::bigint, 0) "                                      \
+	  "FROM postern.shared_link_unlock_info($1)",                                                 \
+	  1, true)                                                                                    \
+	X(ISSUE_REFRESH_TOKEN,                                                                        \
+	  "SELECT extract(epoch FROM postern.issue_refresh_token($1::uuid, $2))::bigint", 2,          \
+	  false)                                                                                      \
+	X(ROTATE_REFRESH_TOKEN,                                                                       \
+	  "SELECT status, coalesce(session_id::text, ''), coalesce(user_id::text, ''), "              \
+	  "coalesce(extract(epoch FROM expires_at)::bigint, 0) "                                      \
+	  "FROM postern.rotate_refresh_token($1, $2)",                                                \
+	  2, false)                                                                                   \
+	X(ISSUE_SINGLE_USE_TOKEN,                                                                     \
+	  "SELECT extract(epoch FROM postern.issue_single_use_token($1::uuid, $2::uuid, $3, $4, $5, " \
+	  "$6::int))::bigint",                                                                        \
+	  6, false)                                                                                   \
+	X(GET_USER, "SELECT row_to_json(u)::text FROM postern.get_user($1::uuid) u", 1, true)         \
+	X(CREATE_USER_API_KEY,                                                                        \
+	  "SELECT postern.create_user_api_key($1::uuid, $2, "                                         \
+	  "ARRAY(SELECT json_array_elements_text($3::json)), $4::timestamptz, $5, $6, "               \
+	  "string_to_array($7, ' '))::text",                                                          \
+	  7, false)                                                                                   \
+	X(USER_API_KEYS,                                                                              \
+	  "SELECT coalesce(json_agg(k ORDER BY k.created_at DESC), '[]')::text "                      \
+	  "FROM postern.user_api_keys($1::uuid) k",                                                   \
+	  1, true)                                                                                    \
+	X(UPDATE_USER_API_KEY,                                                                        \
+	  "SELECT postern.update_user_api_key($1::uuid, $2::uuid, $3, "                               \
+	  "CASE WHEN $4::text IS NULL THEN NULL "                                                     \
+	  "ELSE ARRAY(SELECT json_array_elements_text($4::json)) END, $5::timestamptz, "              \
+	  "string_to_array($6, ' '))::int",                                                           \
+	  6, false)                                                                                   \
+	X(ROTATE_USER_API_KEY,                                                                        \
+	  "SELECT postern.rotate_user_api_key($1::uuid, $2::uuid, $3, $4, "                           \
+	  "string_to_array($5, ' '))::int",                                                           \
+	  5, false)                                                                                   \
+	X(REVOKE_USER_API_KEY, "SELECT postern.revoke_user_api_key($1::uuid, $2::uuid)::int", 2,      \
 	  true)
 
 enum db_stmt {
@@ -1005,4 +1017,48 @@ enum db_status db_link_unlock_info(struct db *db, const unsigned char hash[32],
 	      db_copy(out->version, sizeof out->version, res, 0, 2);
 	out->expires_at = db_int8(res, 0, 3);
 	return db_lookup_done(res, bad, "shared_link_unlock_info");
+}
+
+enum db_status db_issue_refresh_token(struct db *db, const char *session_id,
+                                      const unsigned char hash[32], long long *expires_at)
+{
+	const char *values[2] = { session_id, (const char *)hash };
+	const int formats[2] = { 0, 1 };
+
+	return db_scalar_int(db, DB_STMT_ISSUE_REFRESH_TOKEN, values, formats, expires_at);
+}
+
+enum db_status db_rotate_refresh_token(struct db *db, const unsigned char old_hash[32],
+                                       const unsigned char new_hash[32], struct db_rotation *out)
+{
+	const char *values[2] = { (const char *)old_hash, (const char *)new_hash };
+	const int lengths[2] = { CRYPTO_SHA256_LEN, CRYPTO_SHA256_LEN };
+	const int formats[2] = { 1, 1 };
+	enum db_status st;
+	PGresult *res = db_exec(db, DB_STMT_ROTATE_REFRESH_TOKEN, values, lengths, formats, &st);
+	int bad;
+
+	if (res == NULL)
+		return st;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return DB_ERROR;
+	}
+	bad = db_copy(out->status, sizeof out->status, res, 0, 0) |
+	      db_copy(out->session_id, sizeof out->session_id, res, 0, 1) |
+	      db_copy(out->user_id, sizeof out->user_id, res, 0, 2);
+	out->expires_at = db_int8(res, 0, 3);
+	return db_lookup_done(res, bad, "rotate_refresh_token");
+}
+
+enum db_status db_issue_single_use_token(struct db *db, const struct db_new_token *t,
+                                         long long *expires_at)
+{
+	char ttl[16];
+	const char *values[6] = { t->user_id, t->session_id, (const char *)t->token_hash,
+		                  t->purpose, t->path,       ttl };
+	const int formats[6] = { 0, 0, 1, 0, 0, 0 };
+
+	snprintf(ttl, sizeof ttl, "%d", t->ttl_seconds);
+	return db_scalar_int(db, DB_STMT_ISSUE_SINGLE_USE_TOKEN, values, formats, expires_at);
 }

@@ -147,6 +147,28 @@ enum db_status db_rotate_user_api_key(struct db *db, const char *user_id, const 
 enum db_status db_revoke_user_api_key(struct db *db, const char *user_id, const char *key_id,
                                       bool *done);
 
+/* Refresh tokens: a new family for a live session, and rotation (status "ok", "reuse" — the
+ * family and its session were just revoked — or "invalid"). */
+enum db_status db_issue_refresh_token(struct db *db, const char *session_id,
+                                      const unsigned char hash[32], long long *expires_at);
+struct db_rotation {
+	char status[16];
+	char session_id[37], user_id[37];
+	long long expires_at; /* of the new refresh token */
+};
+enum db_status db_rotate_refresh_token(struct db *db, const unsigned char old_hash[32],
+                                       const unsigned char new_hash[32], struct db_rotation *out);
+
+struct db_new_token {
+	const char *user_id, *session_id; /* session_id may be NULL */
+	const unsigned char *token_hash;
+	const char *purpose, *path;
+	int ttl_seconds;
+};
+/* A single-use token; DB_REFUSED past the per-user (54000) or global (53400) bound. */
+enum db_status db_issue_single_use_token(struct db *db, const struct db_new_token *t,
+                                         long long *expires_at);
+
 /* A live password-protected shared link, for its unlock endpoint. */
 struct db_link_lock {
 	char link_id[37];

@@ -52,13 +52,6 @@ static const char *account_policy(struct resp_ctx *c, const char *email, const c
 	return *st == DB_OK && common ? "PASSWORD_TOO_COMMON" : NULL;
 }
 
-static int account_bcrypt_cost(void *ctx, const char *key, const char *value)
-{
-	if (strcmp(key, "bcrypt_cost") == 0)
-		*(int *)ctx = atoi(value);
-	return 0;
-}
-
 void resp_password(struct resp_ctx *c)
 {
 	char current[CRYPTO_BCRYPT_MAX_PASSWORD + 2] = "",
@@ -67,7 +60,8 @@ void resp_password(struct resp_ctx *c)
 	struct db_login u;
 	const char *problem;
 	enum db_status st;
-	int cost = CRYPTO_BCRYPT_MIN_COST, retry_after = 0;
+	long cost = CRYPTO_BCRYPT_MIN_COST;
+	int retry_after = 0;
 	long long revoked = 0;
 
 	if (resp_field(c, "current_password", current, sizeof current) != 1 ||
@@ -100,8 +94,8 @@ void resp_password(struct resp_ctx *c)
 		resp_error(c, 400, problem, "the new password does not meet the password policy");
 		goto out;
 	}
-	st = db_load_settings(c->t->db, account_bcrypt_cost, &cost);
-	if (st != DB_OK || crypto_bcrypt_hash(next, cost, hash) != 0) {
+	st = resp_setting(c, "bcrypt_cost", &cost);
+	if (st != DB_OK || crypto_bcrypt_hash(next, (int)cost, hash) != 0) {
 		resp_db_error(c, st == DB_OK ? DB_ERROR : st);
 		goto out;
 	}

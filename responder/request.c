@@ -38,6 +38,9 @@ static const struct resp_route {
 	{ "GET", "/admin/users/{id}/sessions", resp_admin_sessions_list, R_CALLER | R_ADMIN },
 	{ "DELETE", "/admin/users/{id}/sessions", resp_admin_sessions_revoke, R_CALLER | R_ADMIN },
 	{ "POST", "/shared-links/unlock", resp_link_unlock, R_BODY },
+	{ "POST", "/token", resp_token, R_BODY },
+	{ "POST", "/ws-token", resp_ws_token, R_BODY | R_CALLER | R_SESSION },
+	{ "POST", "/resource-token", resp_resource_token, R_BODY | R_CALLER | R_SESSION },
 	{ "GET", "/api-keys", resp_keys_list, R_CALLER },
 	{ "POST", "/api-keys", resp_keys_create, R_BODY | R_CALLER },
 	{ "PATCH", "/api-keys/{id}", resp_keys_update, R_BODY | R_CALLER },
@@ -139,6 +142,37 @@ bool resp_same_site(const struct resp_ctx *c)
 			*p = (char)(*p - 'A' + 'a');
 	return csrf_same_site_ok(fcgi_param(c->req, "HTTP_SEC_FETCH_SITE"),
 	                         fcgi_param(c->req, "HTTP_ORIGIN"), own, c->cfg->origins);
+}
+
+/* ---- settings ------------------------------------------------------------------------- */
+
+struct resp_setting_want {
+	const char *key;
+	long value;
+	bool found;
+};
+
+static int resp_setting_pick(void *ctx, const char *key, const char *value)
+{
+	struct resp_setting_want *w = ctx;
+
+	if (strcmp(key, w->key) == 0) {
+		w->value = strtol(value, NULL, 10);
+		w->found = true;
+	}
+	return 0;
+}
+
+enum db_status resp_setting(struct resp_ctx *c, const char *key, long *value)
+{
+	struct resp_setting_want w = { key, 0, false };
+	enum db_status st = db_load_settings(c->t->db, resp_setting_pick, &w);
+
+	if (st == DB_OK && !w.found)
+		st = DB_ERROR;
+	if (st == DB_OK)
+		*value = w.value;
+	return st;
 }
 
 /* ---- body ----------------------------------------------------------------------------- */
@@ -284,6 +318,12 @@ static int resp_csrf(struct resp_ctx *c, unsigned flags)
 		return -1;
 	}
 	return 0;
+}
+
+int resp_require_session(struct resp_ctx *c)
+{
+	return resp_authenticate(c, R_CALLER | R_SESSION) == 0 && resp_csrf(c, R_CALLER) == 0 ? 0
+	                                                                                      : -1;
 }
 
 /* ---- routing -------------------------------------------------------------------------- */

@@ -64,6 +64,12 @@ const char *resp_client_ip(const struct resp_ctx *c);
 bool resp_same_site(const struct resp_ctx *c);
 bool resp_wants_html(const struct resp_ctx *c);
 
+/* One integer setting of postern.settings (DB_ERROR if there is no such key). */
+enum db_status resp_setting(struct resp_ctx *c, const char *key, long *value);
+/* Authenticates the caller as a session (cookie, Bearer token or access JWT), with the CSRF
+ * checks of cookie-authenticated changes; -1 after answering the error. */
+int resp_require_session(struct resp_ctx *c);
+
 /* reply helpers (request.c): JSON answers built with jansson; obj is consumed. */
 void resp_json(struct resp_ctx *c, int status, const char *extra_headers, json_t *obj);
 void resp_raw_json(struct resp_ctx *c, int status, const char *json);
@@ -93,6 +99,9 @@ void resp_sessions_revoke_others(struct resp_ctx *c);
 void resp_admin_sessions_list(struct resp_ctx *c);
 void resp_admin_sessions_revoke(struct resp_ctx *c);
 void resp_link_unlock(struct resp_ctx *c);
+void resp_token(struct resp_ctx *c);
+void resp_ws_token(struct resp_ctx *c);
+void resp_resource_token(struct resp_ctx *c);
 void resp_keys_list(struct resp_ctx *c);
 void resp_keys_create(struct resp_ctx *c);
 void resp_keys_update(struct resp_ctx *c);
