@@ -349,9 +349,12 @@ def test_revoked_session_denied_on_the_next_request(webserver, creds):
                            lambda r: r.status_code == 401, what="the revocation")
     if webserver.kind in ("lighttpd", "apache-authnz-fcgi"):
         assert r.json()["code"] == "SESSION_INVALID"
+    # from then on nothing reaches a backend with that session
+    seen = len(webserver.echo.requests)
+    assert get(webserver, "/app/hello", headers=h).status_code == 401
     r = get(webserver, "/cgi-bin/printenv.cgi", headers=creds.headers("bearer"))
     assert r.status_code == 401
-    assert len(webserver.echo.requests) == 1 and webserver.cgi_hits() == []
+    assert len(webserver.echo.requests) == seen and webserver.cgi_hits() == []
 
 
 REAL_SPOOFS = {"X-Postern-User": "evil", "X_Postern_User": "evil", "Variable-REMOTE_USER": "evil",
