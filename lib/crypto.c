@@ -13,7 +13,7 @@
 
 static const char crypto_token_prefixes[TOKEN_KIND_COUNT][CRYPTO_TOKEN_PREFIX_LEN + 1] = {
 	[TOKEN_SESSION] = "pst_s_", [TOKEN_API_KEY] = "pst_k_",  [TOKEN_LINK] = "pst_l_",
-	[TOKEN_REFRESH] = "pst_r_", [TOKEN_ONE_TIME] = "pst_t_",
+	[TOKEN_REFRESH] = "pst_r_", [TOKEN_ONE_TIME] = "pst_t_", [TOKEN_MFA] = "pst_m_",
 };
 
 int crypto_random(void *buf, size_t n)

@@ -21,6 +21,7 @@ enum crypto_token_kind {
 	TOKEN_LINK,     /* pst_l_ */
 	TOKEN_REFRESH,  /* pst_r_ */
 	TOKEN_ONE_TIME, /* pst_t_ */
+	TOKEN_MFA,      /* pst_m_: the login's MFA challenge */
 	TOKEN_KIND_COUNT
 };
 

@@ -104,6 +104,21 @@
 	  "SELECT extract(epoch FROM postern.issue_single_use_token($1::uuid, $2::uuid, $3, $4, $5, " \
 	  "$6::int))::bigint",                                                                        \
 	  6, false)                                                                                   \
+	X(MFA_SETUP, "SELECT postern.mfa_setup($1::uuid, decode($2, 'hex'))", 2, false)               \
+	X(MFA_SECRET,                                                                                 \
+	  "SELECT encode(secret_enc, 'hex'), enabled FROM postern.mfa_secret($1::uuid)", 1, true)     \
+	X(MFA_USE_STEP,                                                                               \
+	  "SELECT postern.mfa_use_step($1::uuid, $2::bigint, $3::boolean, "                           \
+	  "ARRAY(SELECT decode(h, 'hex') FROM unnest(string_to_array($4, ' ')) h))::int",             \
+	  4, false)                                                                                   \
+	X(MFA_USE_BACKUP, "SELECT postern.mfa_use_backup_code($1::uuid, $2)::int", 2, false)          \
+	X(MFA_DISABLE, "SELECT postern.mfa_disable($1::uuid)", 1, false)                              \
+	X(MFA_CHALLENGE_CREATE,                                                                       \
+	  "SELECT extract(epoch FROM postern.mfa_challenge_create($1::uuid, $2))::bigint", 2,         \
+	  false)                                                                                      \
+	X(MFA_CHALLENGE_ATTEMPT, "SELECT user_id, email FROM postern.mfa_challenge_attempt($1)",      \
+	  1, false)                                                                                   \
+	X(MFA_CHALLENGE_DONE, "SELECT postern.mfa_challenge_done($1)", 1, true)                       \
 	X(GET_USER, "SELECT row_to_json(u)::text FROM postern.get_user($1::uuid) u", 1, true)         \
 	X(CREATE_USER_API_KEY,                                                                        \
 	  "SELECT postern.create_user_api_key($1::uuid, $2, "                                         \
@@ -1061,4 +1076,102 @@ enum db_status db_issue_single_use_token(struct db *db, const struct db_new_toke
 
 	snprintf(ttl, sizeof ttl, "%d", t->ttl_seconds);
 	return db_scalar_int(db, DB_STMT_ISSUE_SINGLE_USE_TOKEN, values, formats, expires_at);
+}
+
+enum db_status db_mfa_setup(struct db *db, const char *user_id, const char *sealed_hex)
+{
+	const char *values[2] = { user_id, sealed_hex };
+	char *none = NULL;
+	enum db_status st = db_scalar(db, DB_STMT_MFA_SETUP, values, NULL, &none);
+
+	free(none);
+	return st == DB_NOT_FOUND ? DB_OK : st; /* a void function returns one NULL */
+}
+
+enum db_status db_mfa_secret(struct db *db, const char *user_id, char *sealed_hex, size_t len,
+                             bool *enabled)
+{
+	const char *values[1] = { user_id };
+	enum db_status st;
+	PGresult *res = db_exec(db, DB_STMT_MFA_SECRET, values, NULL, NULL, &st);
+	int bad;
+
+	if (res == NULL)
+		return st;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return DB_NOT_FOUND;
+	}
+	bad = db_copy(sealed_hex, len, res, 0, 0);
+	*enabled = db_bool(res, 0, 1);
+	return db_lookup_done(res, bad, "mfa_secret");
+}
+
+enum db_status db_mfa_use_step(struct db *db, const char *user_id, long long step, bool enable,
+                               const char *backup_hashes_hex, bool *used)
+{
+	char s[24];
+	const char *values[4] = { user_id, s, enable ? "true" : "false", backup_hashes_hex };
+	long long v = 0;
+	enum db_status st;
+
+	snprintf(s, sizeof s, "%lld", step);
+	st = db_scalar_int(db, DB_STMT_MFA_USE_STEP, values, NULL, &v);
+	*used = v != 0;
+	return st;
+}
+
+enum db_status db_mfa_use_backup_code(struct db *db, const char *user_id,
+                                      const unsigned char hash[32], bool *used)
+{
+	const char *values[2] = { user_id, (const char *)hash };
+	const int formats[2] = { 0, 1 };
+	long long v = 0;
+	enum db_status st = db_scalar_int(db, DB_STMT_MFA_USE_BACKUP, values, formats, &v);
+
+	*used = v != 0;
+	return st;
+}
+
+enum db_status db_mfa_disable(struct db *db, const char *user_id)
+{
+	const char *values[1] = { user_id };
+	char *none = NULL;
+	enum db_status st = db_scalar(db, DB_STMT_MFA_DISABLE, values, NULL, &none);
+
+	free(none);
+	return st == DB_NOT_FOUND ? DB_OK : st;
+}
+
+enum db_status db_mfa_challenge_create(struct db *db, const char *user_id,
+                                       const unsigned char hash[32], long long *expires_at)
+{
+	const char *values[2] = { user_id, (const char *)hash };
+	const int formats[2] = { 0, 1 };
+
+	return db_scalar_int(db, DB_STMT_MFA_CHALLENGE_CREATE, values, formats, expires_at);
+}
+
+enum db_status db_mfa_challenge_attempt(struct db *db, const unsigned char hash[32],
+                                        char user_id[37], char *email, size_t email_len)
+{
+	enum db_status st;
+	PGresult *res = db_lookup(db, DB_STMT_MFA_CHALLENGE_ATTEMPT, hash, NULL, NULL, &st);
+	int bad;
+
+	if (res == NULL)
+		return st;
+	bad = db_copy(user_id, 37, res, 0, 0) | db_copy(email, email_len, res, 0, 1);
+	return db_lookup_done(res, bad, "mfa_challenge_attempt");
+}
+
+enum db_status db_mfa_challenge_done(struct db *db, const unsigned char hash[32])
+{
+	const char *values[1] = { (const char *)hash };
+	const int formats[1] = { 1 };
+	char *none = NULL;
+	enum db_status st = db_scalar(db, DB_STMT_MFA_CHALLENGE_DONE, values, formats, &none);
+
+	free(none);
+	return st == DB_NOT_FOUND ? DB_OK : st;
 }

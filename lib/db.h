@@ -15,7 +15,7 @@ enum db_status {
 };
 
 /* The schema version (sql/migrations) this build needs; checked on every new connection. */
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 struct db_opts {
 	const char *conninfo;
@@ -168,6 +168,24 @@ struct db_new_token {
 /* A single-use token; DB_REFUSED past the per-user (54000) or global (53400) bound. */
 enum db_status db_issue_single_use_token(struct db *db, const struct db_new_token *t,
                                          long long *expires_at);
+
+/* TOTP: the sealed secret travels as hex. use_step is true only for a step later than every
+ * one used before (replays lose, also concurrent ones); with enable it turns a pending
+ * secret on and stores the 10 backup-code hashes (hex, space separated). */
+enum db_status db_mfa_setup(struct db *db, const char *user_id, const char *sealed_hex);
+enum db_status db_mfa_secret(struct db *db, const char *user_id, char *sealed_hex, size_t len,
+                             bool *enabled);
+enum db_status db_mfa_use_step(struct db *db, const char *user_id, long long step, bool enable,
+                               const char *backup_hashes_hex, bool *used);
+enum db_status db_mfa_use_backup_code(struct db *db, const char *user_id,
+                                      const unsigned char hash[32], bool *used);
+enum db_status db_mfa_disable(struct db *db, const char *user_id);
+/* The login's MFA challenge: created after the password, one counted attempt per call. */
+enum db_status db_mfa_challenge_create(struct db *db, const char *user_id,
+                                       const unsigned char hash[32], long long *expires_at);
+enum db_status db_mfa_challenge_attempt(struct db *db, const unsigned char hash[32],
+                                        char user_id[37], char *email, size_t email_len);
+enum db_status db_mfa_challenge_done(struct db *db, const unsigned char hash[32]);
 
 /* A live password-protected shared link, for its unlock endpoint. */
 struct db_link_lock {

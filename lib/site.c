@@ -16,7 +16,8 @@ int site_init(struct site *s, const struct config *cfg)
 	snprintf(s->csrf_cookie, sizeof s->csrf_cookie, "%s%s_csrf", prefix, cfg->cookie_name);
 	if (crypto_derive_key(k->data, k->len, "csrf", s->csrf_key) != 0 ||
 	    crypto_derive_key(k->data, k->len, "jwt", s->jwt_key) != 0 ||
-	    crypto_derive_key(k->data, k->len, "link", s->link_key) != 0) {
+	    crypto_derive_key(k->data, k->len, "link", s->link_key) != 0 ||
+	    crypto_derive_key(k->data, k->len, "totp", s->totp_key) != 0) {
 		site_wipe(s);
 		return -1;
 	}
@@ -28,6 +29,7 @@ void site_wipe(struct site *s)
 	crypto_wipe(s->csrf_key, sizeof s->csrf_key);
 	crypto_wipe(s->jwt_key, sizeof s->jwt_key);
 	crypto_wipe(s->link_key, sizeof s->link_key);
+	crypto_wipe(s->totp_key, sizeof s->totp_key);
 }
 
 struct db *site_db_new(const struct site *s, const char *program, const char *what, int index)

@@ -12,6 +12,7 @@ struct site {
 	unsigned char csrf_key[CRYPTO_SHA256_LEN]; /* CSRF tokens */
 	unsigned char jwt_key[CRYPTO_SHA256_LEN];  /* access JWTs */
 	unsigned char link_key[CRYPTO_SHA256_LEN]; /* shared-link unlock cookies */
+	unsigned char totp_key[CRYPTO_SHA256_LEN]; /* sealing TOTP secrets at rest */
 	char
 	    session_cookie[96]; /* "__Host-postern_session", or "postern_session" when not secure */
 	char csrf_cookie[96];

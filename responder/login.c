@@ -58,9 +58,27 @@ int resp_login_init(struct resp_app *app)
 	                          app->dummy_hash);
 }
 
+/* Sends an HTML page with the headers every Postern page carries. */
+static void login_send_page(struct resp_ctx *c, int status, const char *page, size_t n)
+{
+	char headers[512];
+
+	snprintf(headers, sizeof headers,
+	         "Content-Security-Policy: default-src 'none'; style-src '%s'; form-action 'self'; "
+	         "frame-ancestors 'none'; base-uri 'none'\r\n"
+	         "X-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n",
+	         c->t->app->style_csp);
+	fcgi_printf(c->req,
+	            "Status: %d %s\r\nContent-Type: text/html; charset=utf-8\r\n"
+	            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s"
+	            "Content-Length: %zu\r\n\r\n%s",
+	            status, reply_reason(status), headers, n,
+	            strcmp(c->method, "HEAD") == 0 ? "" : page);
+}
+
 static void login_page(struct resp_ctx *c, int status, const char *error, const char *return_to)
 {
-	char rt[REDIRECT_MAX * 6 + 1], action[256], headers[512], *page;
+	char rt[REDIRECT_MAX * 6 + 1], action[256], *page;
 	int n;
 
 	login_html_escape(return_to ? return_to : "", rt, sizeof rt);
@@ -85,17 +103,7 @@ static void login_page(struct resp_ctx *c, int status, const char *error, const 
 		resp_error(c, 500, "INTERNAL", "out of memory");
 		return;
 	}
-	snprintf(headers, sizeof headers,
-	         "Content-Security-Policy: default-src 'none'; style-src '%s'; form-action 'self'; "
-	         "frame-ancestors 'none'; base-uri 'none'\r\n"
-	         "X-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n",
-	         c->t->app->style_csp);
-	fcgi_printf(c->req,
-	            "Status: %d %s\r\nContent-Type: text/html; charset=utf-8\r\n"
-	            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s"
-	            "Content-Length: %d\r\n\r\n%s",
-	            status, reply_reason(status), headers, n,
-	            strcmp(c->method, "HEAD") == 0 ? "" : page);
+	login_send_page(c, status, page, (size_t)n);
 	free(page);
 }
 
@@ -143,10 +151,13 @@ static bool login_password_ok(const struct resp_ctx *c, const struct db_login *u
 	return real && ok;
 }
 
-static void login_success(struct resp_ctx *c, const struct db_login *u, bool html,
-                          const char *return_to)
+void resp_login_complete(struct resp_ctx *c, const char *user_id, bool mfa, const char *return_to)
 {
+	bool html = resp_wants_html(c);
 	char token[CRYPTO_TOKEN_LEN + 1], sid[37], cookies[1024];
+
+	if (return_to[0] != '\0' && !redirect_target_ok(return_to, c->cfg->origins))
+		return_to = ""; /* never an open redirect: go home instead */
 	unsigned char hash[CRYPTO_SHA256_LEN];
 	long long expires = 0, max_age;
 	enum db_status st;
@@ -159,10 +170,10 @@ static void login_success(struct resp_ctx *c, const struct db_login *u, bool htm
 	crypto_sha256(token, strlen(token), hash);
 	st = db_create_session(c->t->db,
 	                       &(struct db_new_session){
-	                           .user_id = u->user_id,
+	                           .user_id = user_id,
 	                           .token_hash = hash,
 	                           .auth_method = "password",
-	                           .mfa = false,
+	                           .mfa = mfa,
 	                           .user_agent = fcgi_param(c->req, "HTTP_USER_AGENT"),
 	                           .ip = resp_client_ip(c),
 	                       },
@@ -185,9 +196,50 @@ static void login_success(struct resp_ctx *c, const struct db_login *u, bool htm
 		resp_json(c, 200, cookies,
 		          json_pack("{s:s, s:s, s:s, s:I, s:s}", "session_id", sid, "token", token,
 		                    "csrf_token", csrf, "expires_at", (json_int_t)expires,
-		                    "user_id", u->user_id));
+		                    "user_id", user_id));
 	}
 	crypto_wipe(token, sizeof token);
+}
+
+/* The password was right and the account has TOTP: a challenge for POST /auth/mfa/verify. */
+static void login_second_step(struct resp_ctx *c, const struct db_login *u, bool html,
+                              const char *return_to)
+{
+	char challenge[CRYPTO_TOKEN_LEN + 1], rt[REDIRECT_MAX * 6 + 1], action[256], *page;
+	long long expires = 0;
+	int n;
+
+	if (resp_mfa_challenge(c, u->user_id, challenge, &expires) != 0)
+		return;
+	if (!html) {
+		resp_json(c, 200, NULL,
+		          json_pack("{s:b, s:s, s:I}", "mfa_required", 1, "challenge", challenge,
+		                    "expires_at", (json_int_t)expires));
+		crypto_wipe(challenge, sizeof challenge);
+		return;
+	}
+	login_html_escape(return_to, rt, sizeof rt);
+	login_html_escape(c->cfg->auth_prefix, action, sizeof action);
+	n = asprintf(&page,
+	             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+	             "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+	             "<title>Second step</title><style>%s</style></head><body><main>"
+	             "<h1>Second step</h1><form method=\"post\" action=\"%s/mfa/verify\">"
+	             "<input type=\"hidden\" name=\"challenge\" value=\"%s\">"
+	             "<input type=\"hidden\" name=\"return_to\" value=\"%s\">"
+	             "<label for=\"code\">Code from your authenticator app (or a backup code)"
+	             "</label><input id=\"code\" name=\"code\" autocomplete=\"one-time-code\" "
+	             "inputmode=\"numeric\" required autofocus maxlength=\"11\">"
+	             "<button type=\"submit\">Verify</button></form></main></body></html>",
+	             LOGIN_STYLE, action, challenge, rt);
+	crypto_wipe(challenge, sizeof challenge);
+	if (n < 0) {
+		resp_error(c, 500, "INTERNAL", "out of memory");
+		return;
+	}
+	login_send_page(c, 200, page, (size_t)n);
+	crypto_wipe(page, (size_t)n);
+	free(page);
 }
 
 void resp_login(struct resp_ctx *c)
@@ -233,11 +285,10 @@ void resp_login(struct resp_ctx *c)
 		goto out;
 	}
 	if (u.mfa_enabled) {
-		/* the TOTP second step comes with the MFA endpoints; until then no way around it */
-		resp_error(c, 403, "MFA_NOT_AVAILABLE", "this account needs a second factor");
+		login_second_step(c, &u, html, return_to);
 		goto out;
 	}
-	login_success(c, &u, html, return_to);
+	resp_login_complete(c, u.user_id, false, return_to);
 out:
 	crypto_wipe(password, sizeof password);
 }

@@ -86,6 +86,13 @@ void resp_clear_cookies(const struct resp_ctx *c, char *out, size_t outlen);
 /* login.c: the dummy bcrypt hash and the login page's CSP hash, once per process. */
 int resp_login_init(struct resp_app *app);
 
+/* login.c: a new session for a user who passed every step (cookies, then JSON or a 303 to
+ * return_to, which is validated again). */
+void resp_login_complete(struct resp_ctx *c, const char *user_id, bool mfa, const char *return_to);
+/* mfa.c: the MFA challenge token after a right password. -1 after answering an error. */
+int resp_mfa_challenge(struct resp_ctx *c, const char *user_id, char out[CRYPTO_TOKEN_LEN + 1],
+                       long long *expires_at);
+
 /* Endpoints, one file per family. */
 void resp_health(struct resp_ctx *c);
 void resp_login_page(struct resp_ctx *c);
@@ -99,6 +106,10 @@ void resp_sessions_revoke_others(struct resp_ctx *c);
 void resp_admin_sessions_list(struct resp_ctx *c);
 void resp_admin_sessions_revoke(struct resp_ctx *c);
 void resp_link_unlock(struct resp_ctx *c);
+void resp_mfa_setup(struct resp_ctx *c);
+void resp_mfa_enable(struct resp_ctx *c);
+void resp_mfa_verify(struct resp_ctx *c);
+void resp_mfa_disable(struct resp_ctx *c);
 void resp_token(struct resp_ctx *c);
 void resp_ws_token(struct resp_ctx *c);
 void resp_resource_token(struct resp_ctx *c);

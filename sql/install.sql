@@ -45,10 +45,16 @@ SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 3) AS po
 \ir migrations/003_tokens.sql
 \endif
 
--- Add later migrations here, in order, exactly like 001, 002 and 003:
--- SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 4) AS postern_need_004 \gset
--- \if :postern_need_004
--- \ir migrations/004_something.sql
+-- Migration 004: TOTP multi-factor authentication.
+SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 4) AS postern_need_004 \gset
+\if :postern_need_004
+\ir migrations/004_mfa.sql
+\endif
+
+-- Add later migrations here, in order, exactly like the ones above:
+-- SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 5) AS postern_need_005 \gset
+-- \if :postern_need_005
+-- \ir migrations/005_something.sql
 -- \endif
 
 RESET client_min_messages;

@@ -35,7 +35,7 @@ static Suite *(*const unit_suites[])(void) = { suite_base64url, suite_config, su
 	                                       suite_crypto,    suite_db,     suite_fcgi,
 	                                       suite_header,    suite_log,    suite_path,
 	                                       suite_query,     suite_csrf,   suite_rules,
-	                                       suite_redirect,  suite_cache };
+	                                       suite_redirect,  suite_cache,  suite_totp };
 
 int main(void)
 {

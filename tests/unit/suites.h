@@ -18,6 +18,7 @@ Suite *suite_path(void);
 Suite *suite_query(void);
 Suite *suite_redirect(void);
 Suite *suite_rules(void);
+Suite *suite_totp(void);
 
 /* A fresh temporary directory for one test (removed by the OS tmp cleaner; tests are forked). */
 const char *test_tmpdir(void);

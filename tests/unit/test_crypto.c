@@ -39,7 +39,8 @@ END_TEST
 
 START_TEST(test_tokens)
 {
-	static const char *const prefixes[] = { "pst_s_", "pst_k_", "pst_l_", "pst_r_", "pst_t_" };
+	static const char *const prefixes[] = { "pst_s_", "pst_k_", "pst_l_",
+		                                "pst_r_", "pst_t_", "pst_m_" };
 	char a[CRYPTO_TOKEN_LEN + 1], b[CRYPTO_TOKEN_LEN + 1];
 
 	for (int k = 0; k < TOKEN_KIND_COUNT; k++) {
