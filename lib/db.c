@@ -119,6 +119,25 @@
 	X(MFA_CHALLENGE_ATTEMPT, "SELECT user_id, email FROM postern.mfa_challenge_attempt($1)",      \
 	  1, false)                                                                                   \
 	X(MFA_CHALLENGE_DONE, "SELECT postern.mfa_challenge_done($1)", 1, true)                       \
+	X(SET_USER_PIN, "SELECT postern.set_user_pin($1::uuid, $2)", 2, false)                        \
+	X(USER_PIN_HASH, "SELECT postern.user_pin_hash($1::uuid)", 1, true)                           \
+	X(SET_SESSION_ELEVATION,                                                                      \
+	  "SELECT coalesce(extract(epoch FROM postern.set_session_elevation($1::uuid, "               \
+	  "$2::boolean))::bigint, 0)",                                                                \
+	  2, false)                                                                                   \
+	X(CREATE_USER_SHARED_LINK,                                                                    \
+	  "SELECT postern.create_user_shared_link($1::uuid, $2, "                                     \
+	  "ARRAY(SELECT json_array_elements_text($3::json)), $4::timestamptz, $5, $6, $7, $8)::text", \
+	  8, false)                                                                                   \
+	X(USER_SHARED_LINKS,                                                                          \
+	  "SELECT coalesce(json_agg(l ORDER BY l.created_at DESC), '[]')::text "                      \
+	  "FROM postern.user_shared_links($1::uuid) l",                                               \
+	  1, true)                                                                                    \
+	X(UPDATE_USER_SHARED_LINK,                                                                    \
+	  "SELECT postern.update_user_shared_link($1::uuid, $2::uuid, $3::timestamptz)::int", 3,      \
+	  false)                                                                                      \
+	X(REVOKE_USER_SHARED_LINK,                                                                    \
+	  "SELECT postern.revoke_user_shared_link($1::uuid, $2::uuid)::int", 2, true)                 \
 	X(GET_USER, "SELECT row_to_json(u)::text FROM postern.get_user($1::uuid) u", 1, true)         \
 	X(CREATE_USER_API_KEY,                                                                        \
 	  "SELECT postern.create_user_api_key($1::uuid, $2, "                                         \
@@ -1174,4 +1193,76 @@ enum db_status db_mfa_challenge_done(struct db *db, const unsigned char hash[32]
 
 	free(none);
 	return st == DB_NOT_FOUND ? DB_OK : st;
+}
+
+enum db_status db_set_user_pin(struct db *db, const char *user_id, const char *pin_hash)
+{
+	const char *values[2] = { user_id, pin_hash };
+	char *none = NULL;
+	enum db_status st = db_scalar(db, DB_STMT_SET_USER_PIN, values, NULL, &none);
+
+	free(none);
+	return st == DB_NOT_FOUND ? DB_OK : st;
+}
+
+enum db_status db_user_pin_hash(struct db *db, const char *user_id, char *out, size_t len)
+{
+	const char *values[1] = { user_id };
+	char *hash = NULL;
+	enum db_status st = db_scalar(db, DB_STMT_USER_PIN_HASH, values, NULL, &hash);
+
+	if (st == DB_OK && strlen(hash) >= len)
+		st = DB_ERROR;
+	if (st == DB_OK)
+		memcpy(out, hash, strlen(hash) + 1);
+	free(hash);
+	return st;
+}
+
+enum db_status db_set_session_elevation(struct db *db, const char *session_id, bool elevate,
+                                        long long *until)
+{
+	const char *values[2] = { session_id, elevate ? "true" : "false" };
+
+	return db_scalar_int(db, DB_STMT_SET_SESSION_ELEVATION, values, NULL, until);
+}
+
+enum db_status db_create_user_shared_link(struct db *db, const struct db_new_link *l,
+                                          char **link_id)
+{
+	const char *values[8] = { l->user_id,    l->path_prefix,   l->permissions_json,
+		                  l->expires_at, l->password_hash, (const char *)l->token_hash,
+		                  l->prefix,     l->description };
+	const int formats[8] = { 0, 0, 0, 0, 0, 1, 0, 0 };
+
+	return db_scalar(db, DB_STMT_CREATE_USER_SHARED_LINK, values, formats, link_id);
+}
+
+enum db_status db_user_shared_links_json(struct db *db, const char *user_id, char **json)
+{
+	const char *values[1] = { user_id };
+
+	return db_scalar(db, DB_STMT_USER_SHARED_LINKS, values, NULL, json);
+}
+
+enum db_status db_update_user_shared_link(struct db *db, const char *user_id, const char *link_id,
+                                          const char *expires_at, bool *done)
+{
+	const char *values[3] = { user_id, link_id, expires_at };
+	long long v = 0;
+	enum db_status st = db_scalar_int(db, DB_STMT_UPDATE_USER_SHARED_LINK, values, NULL, &v);
+
+	*done = v != 0;
+	return st;
+}
+
+enum db_status db_revoke_user_shared_link(struct db *db, const char *user_id, const char *link_id,
+                                          bool *done)
+{
+	const char *values[2] = { user_id, link_id };
+	long long v = 0;
+	enum db_status st = db_scalar_int(db, DB_STMT_REVOKE_USER_SHARED_LINK, values, NULL, &v);
+
+	*done = v != 0;
+	return st;
 }

@@ -15,7 +15,7 @@ enum db_status {
 };
 
 /* The schema version (sql/migrations) this build needs; checked on every new connection. */
-#define DB_SCHEMA_VERSION 4
+#define DB_SCHEMA_VERSION 5
 
 struct db_opts {
 	const char *conninfo;
@@ -186,6 +186,30 @@ enum db_status db_mfa_challenge_create(struct db *db, const char *user_id,
 enum db_status db_mfa_challenge_attempt(struct db *db, const unsigned char hash[32],
                                         char user_id[37], char *email, size_t email_len);
 enum db_status db_mfa_challenge_done(struct db *db, const unsigned char hash[32]);
+
+/* PIN step-up: the PIN's bcrypt hash (NULL removes it; every elevation ends), and a
+ * session's elevation (until = 0 after locking). db_user_pin_hash: DB_NOT_FOUND without PIN. */
+enum db_status db_set_user_pin(struct db *db, const char *user_id, const char *pin_hash);
+enum db_status db_user_pin_hash(struct db *db, const char *user_id, char *out, size_t len);
+enum db_status db_set_session_elevation(struct db *db, const char *session_id, bool elevate,
+                                        long long *until);
+
+/* Shared links managed by their owner. */
+struct db_new_link {
+	const char *user_id, *path_prefix;
+	const char *permissions_json; /* JSON array of strings */
+	const char *expires_at;       /* timestamptz text or NULL */
+	const char *password_hash;    /* bcrypt or NULL */
+	const unsigned char *token_hash;
+	const char *prefix, *description;
+};
+enum db_status db_create_user_shared_link(struct db *db, const struct db_new_link *l,
+                                          char **link_id);
+enum db_status db_user_shared_links_json(struct db *db, const char *user_id, char **json);
+enum db_status db_update_user_shared_link(struct db *db, const char *user_id, const char *link_id,
+                                          const char *expires_at, bool *done);
+enum db_status db_revoke_user_shared_link(struct db *db, const char *user_id, const char *link_id,
+                                          bool *done);
 
 /* A live password-protected shared link, for its unlock endpoint. */
 struct db_link_lock {

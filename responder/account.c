@@ -27,7 +27,7 @@ void resp_me(struct resp_ctx *c)
 }
 
 /* The password policy: 12 to 72 bytes, not the email or its local part, not a common one. */
-static const char *account_policy(struct resp_ctx *c, const char *email, const char *pw,
+const char *resp_password_problem(struct resp_ctx *c, const char *email, const char *pw,
                                   enum db_status *st)
 {
 	size_t n = strlen(pw), local = strcspn(email, "@");
@@ -85,7 +85,7 @@ void resp_password(struct resp_ctx *c)
 		resp_error(c, 403, "WRONG_PASSWORD", "the current password is wrong");
 		goto out;
 	}
-	problem = account_policy(c, c->id.email, next, &st);
+	problem = resp_password_problem(c, c->id.email, next, &st);
 	if (st != DB_OK) {
 		resp_db_error(c, st);
 		goto out;

@@ -1,9 +1,11 @@
-/* links: unlocking a password-protected shared link (POST /auth/shared-links/unlock). */
+/* links: shared links: unlocking a password-protected one (POST /auth/shared-links/unlock), and
+ * a user managing their own (create, list, change expiry, revoke). */
 #include "responder.h"
 
 #include "unlock.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -86,4 +88,118 @@ void resp_link_unlock(struct resp_ctx *c)
 out:
 	crypto_wipe(key, sizeof key);
 	crypto_wipe(password, sizeof password);
+}
+
+void resp_links_list(struct resp_ctx *c)
+{
+	char *json = NULL;
+	enum db_status st = db_user_shared_links_json(c->t->db, c->id.user_id, &json);
+
+	if (st != DB_OK) {
+		resp_db_error(c, st);
+		return;
+	}
+	resp_raw_json(c, 200, json);
+	free(json);
+}
+
+void resp_links_create(struct resp_ctx *c)
+{
+	char prefix_path[1025] = "", expires[64] = "",
+	     password[CRYPTO_BCRYPT_MAX_PASSWORD + 2] = "";
+	char description[501] = "", token[CRYPTO_TOKEN_LEN + 1], prefix[16];
+	char hash_pw[CRYPTO_BCRYPT_HASH_LEN + 1];
+	unsigned char hash[CRYPTO_SHA256_LEN];
+	json_t *perms = resp_json_field(c, "permissions");
+	char *perms_json = NULL, *id = NULL;
+	const char *problem = NULL;
+	long cost = CRYPTO_BCRYPT_MIN_COST;
+	enum db_status st = DB_OK;
+
+	if (c->body_type != BODY_JSON || !json_is_array(perms) ||
+	    resp_field(c, "path_prefix", prefix_path, sizeof prefix_path) != 1 ||
+	    resp_field(c, "expires_at", expires, sizeof expires) < 0 ||
+	    resp_field(c, "password", password, sizeof password) < 0 ||
+	    resp_field(c, "description", description, sizeof description) < 0) {
+		resp_error(c, 400, "BAD_REQUEST",
+		           "JSON with path_prefix and permissions (array) is required");
+		goto out;
+	}
+	if (password[0] != '\0')
+		problem = resp_password_problem(c, c->id.email, password, &st);
+	if (st == DB_OK && problem != NULL) {
+		resp_error(c, 400, problem, "the link password does not meet the password policy");
+		goto out;
+	}
+	if (st == DB_OK && password[0] != '\0')
+		st = resp_setting(c, "bcrypt_cost", &cost);
+	if (st == DB_OK && password[0] != '\0' && crypto_bcrypt_hash(password, (int)cost, hash_pw))
+		st = DB_ERROR;
+	perms_json = json_dumps(perms, JSON_COMPACT);
+	if (st == DB_OK && (perms_json == NULL || crypto_token_new(TOKEN_LINK, token) != 0))
+		st = DB_ERROR;
+	if (st != DB_OK) {
+		resp_db_error(c, st);
+		goto out;
+	}
+	crypto_sha256(token, strlen(token), hash);
+	snprintf(prefix, sizeof prefix, "%.12s", token);
+	st = db_create_user_shared_link(c->t->db,
+	                                &(struct db_new_link){
+	                                    .user_id = c->id.user_id,
+	                                    .path_prefix = prefix_path,
+	                                    .permissions_json = perms_json,
+	                                    .expires_at = expires[0] ? expires : NULL,
+	                                    .password_hash = password[0] ? hash_pw : NULL,
+	                                    .token_hash = hash,
+	                                    .prefix = prefix,
+	                                    .description = description[0] ? description : NULL,
+	                                },
+	                                &id);
+	if (st != DB_OK)
+		resp_db_error(c, st);
+	else /* the key is shown this once */
+		resp_json(c, 201, NULL,
+		          json_pack("{s:s, s:s, s:s}", "id", id, "prefix", prefix, "key", token));
+	crypto_wipe(token, sizeof token);
+out:
+	crypto_wipe(password, sizeof password);
+	free(perms_json);
+	free(id);
+}
+
+void resp_links_update(struct resp_ctx *c)
+{
+	char expires[64] = "";
+	bool done = false;
+	enum db_status st;
+	json_t *v = resp_json_field(c, "expires_at");
+
+	if (c->body_type != BODY_JSON || v == NULL ||
+	    resp_field(c, "expires_at", expires, sizeof expires) < 0) {
+		resp_error(c, 400, "BAD_REQUEST",
+		           "expires_at (a timestamp, or null: never) is required");
+		return;
+	}
+	st = db_update_user_shared_link(c->t->db, c->id.user_id, c->arg,
+	                                json_is_null(v) ? NULL : expires, &done);
+	if (st != DB_OK)
+		resp_db_error(c, st);
+	else if (!done)
+		resp_error(c, 404, "NOT_FOUND", "no such shared link of yours");
+	else
+		resp_json(c, 200, NULL, json_pack("{s:b}", "updated", 1));
+}
+
+void resp_links_revoke(struct resp_ctx *c)
+{
+	bool done = false;
+	enum db_status st = db_revoke_user_shared_link(c->t->db, c->id.user_id, c->arg, &done);
+
+	if (st != DB_OK)
+		resp_db_error(c, st);
+	else if (!done)
+		resp_error(c, 404, "NOT_FOUND", "no such shared link of yours");
+	else
+		resp_json(c, 200, NULL, json_pack("{s:b}", "revoked", 1));
 }

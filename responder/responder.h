@@ -89,6 +89,13 @@ int resp_login_init(struct resp_app *app);
 /* login.c: a new session for a user who passed every step (cookies, then JSON or a 303 to
  * return_to, which is validated again). */
 void resp_login_complete(struct resp_ctx *c, const char *user_id, bool mfa, const char *return_to);
+/* account.c: why a new password is refused ("PASSWORD_TOO_SHORT", ...), or NULL; *st reports
+ * the common-password lookup. */
+const char *resp_password_problem(struct resp_ctx *c, const char *email, const char *pw,
+                                  enum db_status *st);
+/* pin.c: verifies the caller's password (true) or answers 403/429 and counts the failure. */
+bool resp_check_password(struct resp_ctx *c, const char *password);
+
 /* mfa.c: the MFA challenge token after a right password. -1 after answering an error. */
 int resp_mfa_challenge(struct resp_ctx *c, const char *user_id, char out[CRYPTO_TOKEN_LEN + 1],
                        long long *expires_at);
@@ -106,6 +113,13 @@ void resp_sessions_revoke_others(struct resp_ctx *c);
 void resp_admin_sessions_list(struct resp_ctx *c);
 void resp_admin_sessions_revoke(struct resp_ctx *c);
 void resp_link_unlock(struct resp_ctx *c);
+void resp_links_list(struct resp_ctx *c);
+void resp_links_create(struct resp_ctx *c);
+void resp_links_update(struct resp_ctx *c);
+void resp_links_revoke(struct resp_ctx *c);
+void resp_pin_set(struct resp_ctx *c);
+void resp_session_unlock(struct resp_ctx *c);
+void resp_session_lock(struct resp_ctx *c);
 void resp_mfa_setup(struct resp_ctx *c);
 void resp_mfa_enable(struct resp_ctx *c);
 void resp_mfa_verify(struct resp_ctx *c);

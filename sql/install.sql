@@ -51,10 +51,16 @@ SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 4) AS po
 \ir migrations/004_mfa.sql
 \endif
 
+-- Migration 005: PIN step-up and session lock; shared links managed by their owner.
+SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 5) AS postern_need_005 \gset
+\if :postern_need_005
+\ir migrations/005_pin_links.sql
+\endif
+
 -- Add later migrations here, in order, exactly like the ones above:
--- SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 5) AS postern_need_005 \gset
--- \if :postern_need_005
--- \ir migrations/005_something.sql
+-- SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 6) AS postern_need_006 \gset
+-- \if :postern_need_006
+-- \ir migrations/006_something.sql
 -- \endif
 
 RESET client_min_messages;

@@ -117,7 +117,8 @@ def encode_request(params, role="RESPONDER", stdin=b"", request_id=1):
 def read_records(sock, timeout=3.0, until_end=1):
     """Reads records until `until_end` END_REQUEST records have arrived, the peer closes, or
     `timeout` seconds pass in total. Returns (records, outcome): records is a list of
-    (type, request_id, content); outcome is "end", "closed" or "timeout"."""
+    (type, request_id, content); outcome is "end", "closed", "reset" (ECONNRESET) or
+    "timeout"."""
     import time
     deadline = time.monotonic() + timeout
     records, buf, ends = [], b"", 0

@@ -118,7 +118,7 @@ def test_demo_start_login_identity_restart_stop(demo_env):
     assert set(before) == {"authorizer.pid", "responder.pid", "lighttpd.pid", "postmaster.pid"}
     r = run(env, "start")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert printed(r.stdout) == first
+    assert printed(r.stdout) == first, r.stdout + r.stderr
     assert r.stdout.count("already running") == 4, r.stdout
     assert pids(var) == before
     assert identity(s, url)["REMOTE_USER"] == "admin@example.com"
@@ -145,7 +145,7 @@ def test_demo_start_login_identity_restart_stop(demo_env):
     # a later start reuses the data: same port, same password
     r = run(env, "start")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert printed(r.stdout) == first
+    assert printed(r.stdout) == first, r.stdout + r.stderr
     s = requests.Session()
     r = s.post(url + "auth/login", json={"email": first["login"], "password": first["password"]},
                timeout=30)

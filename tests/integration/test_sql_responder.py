@@ -796,7 +796,7 @@ def test_responder_privileges(db, resp_role, editor):
             cur.execute(sql)
     # but everything the brief grants works
     cur.execute("SELECT postern.get_schema_version()")
-    assert cur.fetchone()[0] == 4
+    assert cur.fetchone()[0] == 5
     cur.execute("SELECT value FROM postern.load_settings() WHERE key = 'api_key_limit'")
     assert cur.fetchone()[0] == "10"
     cur.execute("SELECT * FROM postern.auth_api_key(%s)", (b"\0" * 32,))
@@ -819,7 +819,19 @@ def test_responder_privileges(db, resp_role, editor):
         "postern.auth_api_key(bytea)", "postern.load_settings()", "postern.get_schema_version()",
         # migration 003
         "postern.issue_refresh_token(uuid,bytea)", "postern.rotate_refresh_token(bytea,bytea)",
-        "postern.issue_single_use_token(uuid,uuid,bytea,text,text,integer)"}
+        "postern.issue_single_use_token(uuid,uuid,bytea,text,text,integer)",
+        # migration 004
+        "postern.mfa_setup(uuid,bytea)", "postern.mfa_secret(uuid)",
+        "postern.mfa_use_step(uuid,bigint,boolean,bytea[])", "postern.mfa_use_backup_code(uuid,bytea)",
+        "postern.mfa_disable(uuid)", "postern.mfa_challenge_create(uuid,bytea)",
+        "postern.mfa_challenge_attempt(bytea)", "postern.mfa_challenge_done(bytea)",
+        # migration 005
+        "postern.set_user_pin(uuid,text)", "postern.user_pin_hash(uuid)",
+        "postern.set_session_elevation(uuid,boolean)",
+        "postern.create_user_shared_link(uuid,text,text[],timestamp with time zone,text,bytea,text,text)",
+        "postern.user_shared_links(uuid)",
+        "postern.update_user_shared_link(uuid,uuid,timestamp with time zone)",
+        "postern.revoke_user_shared_link(uuid,uuid)"}
     # and the authorizer gets none of the new ones
     assert db.value("SELECT has_function_privilege('postern_authorizer', 'postern.login_failed(text,inet)', "
                     "'EXECUTE')") is False
