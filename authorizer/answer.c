@@ -92,6 +92,11 @@ static void answer_return_to(const struct authz_request *r, char *out, size_t ou
 	out[o] = '\0';
 }
 
+static bool answer_wants_html(const struct authz_request *r)
+{
+	return r->accept != NULL && strstr(r->accept, "text/html") != NULL;
+}
+
 void authz_answer(struct fcgi_req *req, const struct authz_app *app, const struct authz_request *r,
                   const struct decision *d)
 {
@@ -122,6 +127,19 @@ void authz_answer(struct fcgi_req *req, const struct authz_app *app, const struc
 		         d->www_authenticate_error ? d->www_authenticate_error : "",
 		         d->www_authenticate_error ? "\"" : "");
 	else if (status == 503)
-		snprintf(headers, sizeof headers, "Retry-After: 5\r\n");
+		snprintf(headers, sizeof headers, "Retry-After: %d\r\n",
+		         d->code && strcmp(d->code, "MAINTENANCE") == 0 ? 300 : 5);
+	if (d->code && strcmp(d->code, "MAINTENANCE") == 0 && answer_wants_html(r)) {
+		static const char page[] =
+		    "<!doctype html><html lang=\"en\"><head><meta "
+		    "charset=\"utf-8\"><title>Maintenance</title></head><body>"
+		    "<h1>Down for maintenance</h1><p>Back soon.</p></body></html>";
+		fcgi_printf(req,
+		            "Status: 503 Service Unavailable\r\nContent-Type: text/html; "
+		            "charset=utf-8\r\nCache-Control: no-store\r\n%sContent-Length: %zu\r\n"
+		            "\r\n%s",
+		            headers, sizeof page - 1, page);
+		return;
+	}
 	reply_error(req, status, headers, d->code, d->message);
 }

@@ -22,6 +22,7 @@ struct policy {
 	struct rules *rules;
 	bool require_mfa;
 	bool unmatched_authenticated; /* settings.unmatched = 'authenticated' (else deny) */
+	bool maintenance;             /* settings.maintenance: 503 for all but administrators */
 	int refs;                     /* guarded by policy_lock */
 };
 

@@ -251,7 +251,14 @@ static void decide_with_policy(struct authz_thread *t, const struct authz_reques
 		         "invalid_request");
 		return;
 	}
-	if (decide_verify(t, r, rule, &c, d) != 0 || decide_checks(t, r, p, rule, &c, d) != 0)
+	if (decide_verify(t, r, rule, &c, d) != 0)
+		return;
+	if (p->maintenance && !identity_has_permission(&d->id, "all")) {
+		/* public paths stay open (administrators can still sign in); everyone else waits */
+		deny(d, 503, "MAINTENANCE", "down for maintenance, back soon");
+		return;
+	}
+	if (decide_checks(t, r, p, rule, &c, d) != 0)
 		return;
 	d->allow = true;
 	d->status = 200;

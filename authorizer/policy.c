@@ -73,6 +73,8 @@ static int policy_add_setting(void *ctx, const char *key, const char *value)
 		p->require_mfa = strcmp(value, "on") == 0;
 	else if (strcmp(key, "unmatched") == 0)
 		p->unmatched_authenticated = strcmp(value, "authenticated") == 0;
+	else if (strcmp(key, "maintenance") == 0)
+		p->maintenance = strcmp(value, "on") == 0;
 	return 0;
 }
 

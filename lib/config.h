@@ -46,6 +46,9 @@ typedef int (*config_check_fn)(const char *value, char *err, size_t errlen);
 	X(cache_negative_ttl, CFG_DURATION, "1s", 100, 60000, NULL, 0, NULL,                           \
 	  "How long an unknown credential is remembered, so floods of garbage tokens cost no "         \
 	  "queries.")                                                                                  \
+	X(cleanup_interval, CFG_DURATION, "5m", 10000, 86400000, NULL, 0, NULL,                        \
+	  "How often postern-responder runs postern.cleanup() (one process at a time, through an "     \
+	  "advisory lock), deleting expired sessions, tokens, challenges and attempt counters.")       \
 	X(log_level, CFG_ENUM, "info", 0, 0, "error|warn|info|debug", 0, NULL,                         \
 	  "Least severe level written.")                                                               \
 	X(log_target, CFG_ENUM, "stderr", 0, 0, "stderr|syslog", 0, NULL,                              \

@@ -138,6 +138,8 @@
 	  false)                                                                                      \
 	X(REVOKE_USER_SHARED_LINK,                                                                    \
 	  "SELECT postern.revoke_user_shared_link($1::uuid, $2::uuid)::int", 2, true)                 \
+	X(RUN_CLEANUP, "SELECT postern.run_cleanup()", 0, false)                                      \
+	X(ADMIN_SET_SETTING, "SELECT postern.admin_set_setting($1::uuid, $2, $3)", 3, false)          \
 	X(GET_USER, "SELECT row_to_json(u)::text FROM postern.get_user($1::uuid) u", 1, true)         \
 	X(CREATE_USER_API_KEY,                                                                        \
 	  "SELECT postern.create_user_api_key($1::uuid, $2, "                                         \
@@ -1265,4 +1267,20 @@ enum db_status db_revoke_user_shared_link(struct db *db, const char *user_id, co
 
 	*done = v != 0;
 	return st;
+}
+
+enum db_status db_run_cleanup(struct db *db, long long *deleted)
+{
+	return db_scalar_int(db, DB_STMT_RUN_CLEANUP, NULL, NULL, deleted);
+}
+
+enum db_status db_admin_set_setting(struct db *db, const char *user_id, const char *key,
+                                    const char *value)
+{
+	const char *values[3] = { user_id, key, value };
+	char *none = NULL;
+	enum db_status st = db_scalar(db, DB_STMT_ADMIN_SET_SETTING, values, NULL, &none);
+
+	free(none);
+	return st == DB_NOT_FOUND ? DB_OK : st;
 }

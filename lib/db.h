@@ -15,7 +15,7 @@ enum db_status {
 };
 
 /* The schema version (sql/migrations) this build needs; checked on every new connection. */
-#define DB_SCHEMA_VERSION 5
+#define DB_SCHEMA_VERSION 6
 
 struct db_opts {
 	const char *conninfo;
@@ -210,6 +210,12 @@ enum db_status db_update_user_shared_link(struct db *db, const char *user_id, co
                                           const char *expires_at, bool *done);
 enum db_status db_revoke_user_shared_link(struct db *db, const char *user_id, const char *link_id,
                                           bool *done);
+
+/* Housekeeping: postern.run_cleanup() (DB_NOT_FOUND when another process holds the lock). */
+enum db_status db_run_cleanup(struct db *db, long long *deleted);
+/* A setting changed by an administrator (refused: require_mfa without MFA of one's own). */
+enum db_status db_admin_set_setting(struct db *db, const char *user_id, const char *key,
+                                    const char *value);
 
 /* A live password-protected shared link, for its unlock endpoint. */
 struct db_link_lock {

@@ -30,7 +30,8 @@ static void *resp_start(const struct config *cfg)
 		return NULL;
 	app->cfg = cfg;
 	json_set_alloc_funcs(resp_json_alloc, resp_json_free);
-	if (site_init(&app->site, cfg) != 0 || resp_login_init(app) != 0) {
+	if (site_init(&app->site, cfg) != 0 || resp_login_init(app) != 0 ||
+	    resp_housekeeping_start(app) != 0) {
 		log_error("cannot initialise the responder");
 		site_wipe(&app->site);
 		free(app);
@@ -43,6 +44,7 @@ static void resp_stop(void *appv)
 {
 	struct resp_app *app = appv;
 
+	resp_housekeeping_stop(app);
 	site_wipe(&app->site);
 	free(app);
 }

@@ -37,6 +37,7 @@ static const struct resp_route {
 	{ "DELETE", "/sessions/{id}", resp_sessions_revoke_one, R_CALLER | R_SESSION },
 	{ "GET", "/admin/users/{id}/sessions", resp_admin_sessions_list, R_CALLER | R_ADMIN },
 	{ "DELETE", "/admin/users/{id}/sessions", resp_admin_sessions_revoke, R_CALLER | R_ADMIN },
+	{ "POST", "/admin/settings", resp_admin_setting, R_BODY | R_CALLER | R_SESSION | R_ADMIN },
 	{ "POST", "/shared-links/unlock", resp_link_unlock, R_BODY },
 	{ "GET", "/shared-links", resp_links_list, R_CALLER | R_SESSION },
 	{ "POST", "/shared-links", resp_links_create, R_BODY | R_CALLER | R_SESSION },

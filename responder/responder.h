@@ -12,6 +12,7 @@
 #include "site.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 
 #define RESP_BODY_MAX (64 * 1024)
@@ -21,6 +22,11 @@ struct resp_app {
 	struct site site;                            /* keys and cookie names */
 	char dummy_hash[CRYPTO_BCRYPT_HASH_LEN + 1]; /* verified for unknown users: same time */
 	char style_csp[64];                          /* "sha256-..." of the login page's style */
+	/* housekeeping.c */
+	pthread_t hk_thread;
+	pthread_mutex_t hk_lock;
+	pthread_cond_t hk_wake;
+	bool hk_started, hk_stop;
 };
 
 /* One per worker thread. */
@@ -100,6 +106,10 @@ bool resp_check_password(struct resp_ctx *c, const char *password);
 int resp_mfa_challenge(struct resp_ctx *c, const char *user_id, char out[CRYPTO_TOKEN_LEN + 1],
                        long long *expires_at);
 
+/* housekeeping.c: postern.run_cleanup() every cleanup_interval, in a thread of its own. */
+int resp_housekeeping_start(struct resp_app *app);
+void resp_housekeeping_stop(struct resp_app *app);
+
 /* Endpoints, one file per family. */
 void resp_health(struct resp_ctx *c);
 void resp_login_page(struct resp_ctx *c);
@@ -112,6 +122,7 @@ void resp_sessions_revoke_one(struct resp_ctx *c);
 void resp_sessions_revoke_others(struct resp_ctx *c);
 void resp_admin_sessions_list(struct resp_ctx *c);
 void resp_admin_sessions_revoke(struct resp_ctx *c);
+void resp_admin_setting(struct resp_ctx *c);
 void resp_link_unlock(struct resp_ctx *c);
 void resp_links_list(struct resp_ctx *c);
 void resp_links_create(struct resp_ctx *c);

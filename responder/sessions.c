@@ -1,4 +1,5 @@
-/* sessions: a user's own sessions, and an administrator's view of anyone's. */
+/* sessions: a user's own sessions, an administrator's view of anyone's, and administrators'
+ * settings (POST /auth/admin/settings). */
 #include "responder.h"
 
 #include <stdlib.h>
@@ -62,4 +63,21 @@ void resp_admin_sessions_revoke(struct resp_ctx *c)
 		resp_db_error(c, st);
 	else
 		resp_json(c, 200, NULL, json_pack("{s:I}", "revoked", (json_int_t)n));
+}
+
+void resp_admin_setting(struct resp_ctx *c)
+{
+	char key[64] = "", value[256] = "";
+	enum db_status st;
+
+	if (resp_field(c, "key", key, sizeof key) != 1 ||
+	    resp_field(c, "value", value, sizeof value) != 1) {
+		resp_error(c, 400, "BAD_REQUEST", "key and value (strings) are required");
+		return;
+	}
+	st = db_admin_set_setting(c->t->db, c->id.user_id, key, value);
+	if (st != DB_OK)
+		resp_db_error(c, st);
+	else
+		resp_json(c, 200, NULL, json_pack("{s:s, s:s}", "key", key, "value", value));
 }

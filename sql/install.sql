@@ -57,10 +57,16 @@ SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 5) AS po
 \ir migrations/005_pin_links.sql
 \endif
 
+-- Migration 006: housekeeping and administrators' settings.
+SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 6) AS postern_need_006 \gset
+\if :postern_need_006
+\ir migrations/006_operations.sql
+\endif
+
 -- Add later migrations here, in order, exactly like the ones above:
--- SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 6) AS postern_need_006 \gset
--- \if :postern_need_006
--- \ir migrations/006_something.sql
+-- SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 7) AS postern_need_007 \gset
+-- \if :postern_need_007
+-- \ir migrations/007_something.sql
 -- \endif
 
 RESET client_min_messages;

@@ -796,7 +796,7 @@ def test_responder_privileges(db, resp_role, editor):
             cur.execute(sql)
     # but everything the brief grants works
     cur.execute("SELECT postern.get_schema_version()")
-    assert cur.fetchone()[0] == 5
+    assert cur.fetchone()[0] == 6
     cur.execute("SELECT value FROM postern.load_settings() WHERE key = 'api_key_limit'")
     assert cur.fetchone()[0] == "10"
     cur.execute("SELECT * FROM postern.auth_api_key(%s)", (b"\0" * 32,))
@@ -831,7 +831,9 @@ def test_responder_privileges(db, resp_role, editor):
         "postern.create_user_shared_link(uuid,text,text[],timestamp with time zone,text,bytea,text,text)",
         "postern.user_shared_links(uuid)",
         "postern.update_user_shared_link(uuid,uuid,timestamp with time zone)",
-        "postern.revoke_user_shared_link(uuid,uuid)"}
+        "postern.revoke_user_shared_link(uuid,uuid)",
+        # migration 006
+        "postern.run_cleanup()", "postern.admin_set_setting(uuid,text,text)"}
     # and the authorizer gets none of the new ones
     assert db.value("SELECT has_function_privilege('postern_authorizer', 'postern.login_failed(text,inet)', "
                     "'EXECUTE')") is False
