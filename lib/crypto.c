@@ -92,6 +92,19 @@ int crypto_derive_key(const void *master, size_t len, const char *label,
 	return crypto_hmac_sha256(master, len, msg, (size_t)n, out);
 }
 
+int crypto_mac_b64url(const unsigned char key[CRYPTO_SHA256_LEN], const char *msg,
+                      char out[CRYPTO_MAC_B64_LEN + 1])
+{
+	unsigned char mac[CRYPTO_SHA256_LEN];
+	int rc = -1;
+
+	if (crypto_hmac_sha256(key, CRYPTO_SHA256_LEN, msg, strlen(msg), mac) == 0 &&
+	    base64url_encode(out, CRYPTO_MAC_B64_LEN + 1, mac, sizeof mac) == CRYPTO_MAC_B64_LEN)
+		rc = 0;
+	crypto_wipe(mac, sizeof mac);
+	return rc;
+}
+
 bool crypto_equal(const void *a, const void *b, size_t n)
 {
 	return CRYPTO_memcmp(a, b, n) == 0;

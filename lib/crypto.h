@@ -43,6 +43,12 @@ int crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t 
 int crypto_derive_key(const void *master, size_t len, const char *label,
                       unsigned char out[CRYPTO_SHA256_LEN]);
 
+/* base64url(HMAC-SHA256(key, msg)): 43 characters + NUL, for tokens that bind a value to a
+ * server key (CSRF tokens, shared-link unlock cookies). */
+#define CRYPTO_MAC_B64_LEN 43
+int crypto_mac_b64url(const unsigned char key[CRYPTO_SHA256_LEN], const char *msg,
+                      char out[CRYPTO_MAC_B64_LEN + 1]);
+
 /* Constant-time equality of two n-byte buffers. */
 bool crypto_equal(const void *a, const void *b, size_t n);
 void crypto_wipe(void *p, size_t n);

@@ -1,7 +1,6 @@
 /* csrf: the session-bound CSRF token and the cross-site check of unsafe cookie requests. */
 #include "csrf.h"
 
-#include "base64url.h"
 #include "crypto.h"
 
 #include <stdio.h>
@@ -9,18 +8,12 @@
 
 int csrf_token(const unsigned char key[32], const char *session_id, char out[CSRF_TOKEN_LEN + 1])
 {
-	unsigned char mac[CRYPTO_SHA256_LEN];
 	char msg[128];
 	int n = snprintf(msg, sizeof msg, "postern-csrf:%s", session_id);
-	int rc = -1;
 
 	if (n < 0 || (size_t)n >= sizeof msg)
 		return -1;
-	if (crypto_hmac_sha256(key, 32, msg, (size_t)n, mac) == 0 &&
-	    base64url_encode(out, CSRF_TOKEN_LEN + 1, mac, sizeof mac) == CSRF_TOKEN_LEN)
-		rc = 0;
-	crypto_wipe(mac, sizeof mac);
-	return rc;
+	return crypto_mac_b64url(key, msg, out);
 }
 
 bool csrf_token_matches(const unsigned char key[32], const char *session_id, const char *value)

@@ -861,6 +861,17 @@ static enum db_status db_scalar_int(struct db *db, enum db_stmt id, const char *
 	return st;
 }
 
+/* db_scalar for a boolean result (the statements cast it to int). */
+static enum db_status db_scalar_bool(struct db *db, enum db_stmt id, const char *const *values,
+                                     const int *formats, bool *out)
+{
+	long long v = 0;
+	enum db_status st = db_scalar_int(db, id, values, formats, &v);
+
+	*out = v != 0;
+	return st;
+}
+
 enum db_status db_login_begin(struct db *db, const char *email, const char *ip,
                               struct db_login *out)
 {
@@ -941,11 +952,7 @@ enum db_status db_revoke_user_session(struct db *db, const char *user_id, const 
                                       const char *reason, bool *revoked)
 {
 	const char *values[3] = { user_id, session_id, reason };
-	long long v = 0;
-	enum db_status st = db_scalar_int(db, DB_STMT_REVOKE_USER_SESSION, values, NULL, &v);
-
-	*revoked = v != 0;
-	return st;
+	return db_scalar_bool(db, DB_STMT_REVOKE_USER_SESSION, values, NULL, revoked);
 }
 
 enum db_status db_revoke_other_sessions(struct db *db, const char *user_id, const char *keep,
@@ -960,11 +967,7 @@ enum db_status db_password_is_common(struct db *db, const unsigned char hash[32]
 {
 	const char *values[1] = { (const char *)hash };
 	const int formats[1] = { 1 };
-	long long v = 1;
-	enum db_status st = db_scalar_int(db, DB_STMT_PASSWORD_IS_COMMON, values, formats, &v);
-
-	*common = v != 0;
-	return st;
+	return db_scalar_bool(db, DB_STMT_PASSWORD_IS_COMMON, values, formats, common);
 }
 
 enum db_status db_set_user_password(struct db *db, const char *user_id, const char *bcrypt_hash,
@@ -1008,11 +1011,7 @@ enum db_status db_update_user_api_key(struct db *db, const char *user_id, const 
                                       const char *expires_at, const char *ceiling, bool *done)
 {
 	const char *values[6] = { user_id, key_id, name, permissions_json, expires_at, ceiling };
-	long long v = 0;
-	enum db_status st = db_scalar_int(db, DB_STMT_UPDATE_USER_API_KEY, values, NULL, &v);
-
-	*done = v != 0;
-	return st;
+	return db_scalar_bool(db, DB_STMT_UPDATE_USER_API_KEY, values, NULL, done);
 }
 
 enum db_status db_rotate_user_api_key(struct db *db, const char *user_id, const char *key_id,
@@ -1021,22 +1020,14 @@ enum db_status db_rotate_user_api_key(struct db *db, const char *user_id, const 
 {
 	const char *values[5] = { user_id, key_id, (const char *)hash, prefix, ceiling };
 	const int formats[5] = { 0, 0, 1, 0, 0 };
-	long long v = 0;
-	enum db_status st = db_scalar_int(db, DB_STMT_ROTATE_USER_API_KEY, values, formats, &v);
-
-	*done = v != 0;
-	return st;
+	return db_scalar_bool(db, DB_STMT_ROTATE_USER_API_KEY, values, formats, done);
 }
 
 enum db_status db_revoke_user_api_key(struct db *db, const char *user_id, const char *key_id,
                                       bool *done)
 {
 	const char *values[2] = { user_id, key_id };
-	long long v = 0;
-	enum db_status st = db_scalar_int(db, DB_STMT_REVOKE_USER_API_KEY, values, NULL, &v);
-
-	*done = v != 0;
-	return st;
+	return db_scalar_bool(db, DB_STMT_REVOKE_USER_API_KEY, values, NULL, done);
 }
 
 enum db_status db_link_unlock_info(struct db *db, const unsigned char hash[32],
@@ -1133,13 +1124,9 @@ enum db_status db_mfa_use_step(struct db *db, const char *user_id, long long ste
 {
 	char s[24];
 	const char *values[4] = { user_id, s, enable ? "true" : "false", backup_hashes_hex };
-	long long v = 0;
-	enum db_status st;
 
 	snprintf(s, sizeof s, "%lld", step);
-	st = db_scalar_int(db, DB_STMT_MFA_USE_STEP, values, NULL, &v);
-	*used = v != 0;
-	return st;
+	return db_scalar_bool(db, DB_STMT_MFA_USE_STEP, values, NULL, used);
 }
 
 enum db_status db_mfa_use_backup_code(struct db *db, const char *user_id,
@@ -1147,11 +1134,7 @@ enum db_status db_mfa_use_backup_code(struct db *db, const char *user_id,
 {
 	const char *values[2] = { user_id, (const char *)hash };
 	const int formats[2] = { 0, 1 };
-	long long v = 0;
-	enum db_status st = db_scalar_int(db, DB_STMT_MFA_USE_BACKUP, values, formats, &v);
-
-	*used = v != 0;
-	return st;
+	return db_scalar_bool(db, DB_STMT_MFA_USE_BACKUP, values, formats, used);
 }
 
 enum db_status db_mfa_disable(struct db *db, const char *user_id)
@@ -1251,22 +1234,14 @@ enum db_status db_update_user_shared_link(struct db *db, const char *user_id, co
                                           const char *expires_at, bool *done)
 {
 	const char *values[3] = { user_id, link_id, expires_at };
-	long long v = 0;
-	enum db_status st = db_scalar_int(db, DB_STMT_UPDATE_USER_SHARED_LINK, values, NULL, &v);
-
-	*done = v != 0;
-	return st;
+	return db_scalar_bool(db, DB_STMT_UPDATE_USER_SHARED_LINK, values, NULL, done);
 }
 
 enum db_status db_revoke_user_shared_link(struct db *db, const char *user_id, const char *link_id,
                                           bool *done)
 {
 	const char *values[2] = { user_id, link_id };
-	long long v = 0;
-	enum db_status st = db_scalar_int(db, DB_STMT_REVOKE_USER_SHARED_LINK, values, NULL, &v);
-
-	*done = v != 0;
-	return st;
+	return db_scalar_bool(db, DB_STMT_REVOKE_USER_SHARED_LINK, values, NULL, done);
 }
 
 enum db_status db_run_cleanup(struct db *db, long long *deleted)

@@ -1,7 +1,6 @@
 /* unlock: the cookie that opens a password-protected shared link in one browser. */
 #include "unlock.h"
 
-#include "base64url.h"
 #include "cookie.h"
 #include "crypto.h"
 
@@ -22,18 +21,12 @@ void unlock_cookie_name(const char *link_id, bool secure, char out[UNLOCK_NAME_M
 int unlock_token(const unsigned char key[32], const char *link_id, const char *version,
                  char out[UNLOCK_TOKEN_LEN + 1])
 {
-	unsigned char mac[CRYPTO_SHA256_LEN];
 	char msg[256];
 	int n = snprintf(msg, sizeof msg, "postern-link:%s:%s", link_id, version);
-	int rc = -1;
 
 	if (n < 0 || (size_t)n >= sizeof msg)
 		return -1;
-	if (crypto_hmac_sha256(key, 32, msg, (size_t)n, mac) == 0 &&
-	    base64url_encode(out, UNLOCK_TOKEN_LEN + 1, mac, sizeof mac) == UNLOCK_TOKEN_LEN)
-		rc = 0;
-	crypto_wipe(mac, sizeof mac);
-	return rc;
+	return crypto_mac_b64url(key, msg, out);
 }
 
 bool unlock_cookie_ok(const unsigned char key[32], const char *cookie_header, const char *link_id,

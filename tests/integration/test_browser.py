@@ -1,6 +1,5 @@
 """The login page in a real browser (headless Chromium through selenium): open a protected
 page, land on the login page, sign in, reach the page, sign out, be sent back."""
-import os
 import shutil
 import tempfile
 
@@ -12,6 +11,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 import servers
+from test_responder import site  # noqa: F401
 
 PASSWORD = "correct horse battery staple"
 
@@ -31,18 +31,6 @@ def browser():
     yield driver
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)
-
-
-@pytest.fixture
-def site(db, programs, workdir):
-    authz = programs("authorizer", cookie_secure="off")
-    resp = programs("responder", cookie_secure="off")
-    servers.wait_for(lambda: "rules loaded" in authz.log(), what="rules loaded")
-    docroot = os.path.join(os.path.dirname(__file__), "docroot")
-    web = servers.Lighttpd(workdir, authz.socket, resp.socket, docroot).start()
-    web.db = db
-    yield web
-    web.stop()
 
 
 def wait_title(driver, title):

@@ -4,7 +4,6 @@ import os
 
 import requests
 
-import servers
 from test_responder import PASSWORD, csrf, login, site, user  # noqa: F401
 
 
