@@ -130,3 +130,21 @@ def test_require_mfa_and_disable(site):
                json={"password": PASSWORD, "code": totp(secret, step_offset=1)})
     assert r.json() == {"disabled": True}
     assert site.db.value("SELECT count(*) FROM postern.mfa_totp") == 1  # bob's pending one
+
+
+def test_require_mfa_covers_api_keys_and_tokens(site):
+    site.db.query("SELECT postern.grant_permission('user', 'album.read')")
+    user(site)
+    s, _ = login(site)
+    key = site.db.value("SELECT postern.create_api_key('alice@example.com', 'k', "
+                        "ARRAY['album.read'])")
+    jwt = requests.post(site.url + "/auth/token", headers={
+        "Authorization": "Bearer " + login(site)[1].json()["token"]}, json={},
+        timeout=10).json()["access_token"]
+    before = site.authorizer.log().count("rules loaded")
+    site.db.query("SELECT postern.set_setting('require_mfa', 'on')")
+    servers.wait_for(lambda: site.authorizer.log().count("rules loaded") > before, what="reload")
+    for headers in ({"X-Api-Key": key}, {"Authorization": "Bearer " + jwt}):
+        r = requests.get(site.url + "/index.html", headers=headers, timeout=10)
+        assert (r.status_code, r.json()["code"]) == (403, "MFA_REQUIRED"), headers
+    assert s.get(site.url + "/index.html", timeout=10).json()["code"] == "MFA_REQUIRED"

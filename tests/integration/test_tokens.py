@@ -115,3 +115,17 @@ def test_single_use_tokens(site):
     r = requests.post(site.url + "/auth/resource-token", headers=bearer(session),
                       json={"path": "/files/a"}, timeout=10)
     assert r.status_code == 400
+
+
+def test_parallel_use_of_one_single_use_token(site):
+    session, _ = pair(site)
+    before = site.authorizer.log().count("rules loaded")
+    site.db.query("INSERT INTO postern.rules (priority, path_pattern, access, token_purpose) "
+                  "VALUES (20, '/share/**', 'authenticated', 'download')")
+    servers.wait_for(lambda: site.authorizer.log().count("rules loaded") > before, what="reload")
+    tok = requests.post(site.url + "/auth/resource-token", headers=bearer(session), timeout=10,
+                        json={"purpose": "download", "path": "/share/album1/photo.txt"}).json()
+    url = site.url + "/share/album1/photo.txt?token=" + tok["token"]
+    with concurrent.futures.ThreadPoolExecutor(10) as pool:
+        codes = list(pool.map(lambda _: requests.get(url, timeout=10).status_code, range(30)))
+    assert codes.count(200) == 1 and codes.count(401) == 29
