@@ -14,6 +14,7 @@
 #include "site.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -26,10 +27,19 @@ struct policy {
 	int refs;                     /* guarded by policy_lock */
 };
 
+/* Counters since the process started, reported to postern.stats by the listener thread. */
+#define AUTHZ_STATUSES 8 /* 200 302 400 401 403 429 503 other */
+struct authz_stats {
+	char instance[160]; /* host:pid:start */
+	atomic_ullong by_status[AUTHZ_STATUSES];
+	atomic_ullong by_kind[AUTH_TOKEN + 1]; /* allowed requests by credential kind */
+};
+
 struct authz_app {
 	const struct config *cfg;
 	struct site site;    /* keys and cookie names */
 	struct cache *cache; /* credential hash -> identity, shared by the worker threads */
+	struct authz_stats stats;
 	/* the current policy, NULL until the first load; replaced by the listener thread */
 	pthread_mutex_t policy_lock;
 	struct policy *policy;
@@ -91,6 +101,11 @@ void policy_stop(struct authz_app *app);
 /* The current policy with a reference held, or NULL if none is loaded yet. */
 struct policy *policy_acquire(struct authz_app *app);
 void policy_release(struct authz_app *app, struct policy *p);
+
+/* stats.c: counting decisions, and the JSON report for postern.report_stats. */
+void stats_init(struct authz_stats *s);
+void stats_count(struct authz_stats *s, const struct decision *d, enum fcgi_role role);
+char *stats_json(struct authz_app *app); /* caller frees */
 
 /* touch.c: whether this process should record activity of a session or API key now (at most
  * once a minute per id, per process). */

@@ -13,6 +13,7 @@ static void *authz_start(const struct config *cfg)
 	if (app == NULL)
 		return NULL;
 	app->cfg = cfg;
+	stats_init(&app->stats);
 	app->cache = cache_new((size_t)cfg->cache_entries, cfg->cache_ttl, cfg->cache_negative_ttl);
 	if (app->cache == NULL || site_init(&app->site, cfg) != 0 || policy_start(app) != 0) {
 		log_error("cannot initialise the authorizer");
@@ -67,6 +68,7 @@ static void authz_handle(struct fcgi_req *req, void *tv)
 	if (authz_intake(req, &r, &d) == 0)
 		authz_decide(t, &r, &d);
 	authz_answer(req, t->app, &r, &d);
+	stats_count(&t->app->stats, &d, r.role);
 }
 
 int main(int argc, char **argv)

@@ -151,6 +151,21 @@ static void policy_notified(struct authz_app *app, struct db *db, char *payload,
 		policy_reload(app, db);
 }
 
+/* Every few seconds the counters go to postern.stats (on the listener's own connection). */
+static void policy_report(struct authz_app *app, struct db *db, time_t *last)
+{
+	time_t now = time(NULL);
+	char *json;
+
+	if (now - *last < 5)
+		return;
+	*last = now;
+	json = stats_json(app);
+	if (json != NULL && db_report_stats(db, app->stats.instance, json) != DB_OK)
+		log_debug("stats: report failed; trying again later");
+	free(json);
+}
+
 /*
  * The listener: one connection per process that LISTENs on "postern". It loads the policy
  * right after LISTEN succeeds (so no change between the load and the LISTEN is missed) and
@@ -162,6 +177,7 @@ static void *policy_listener_main(void *arg)
 	struct db *db = site_db_new(&app->site, "postern-authorizer", "listener", -1);
 	bool listening = false;
 	char payload[256];
+	time_t last_report = 0;
 
 	if (db == NULL) {
 		log_error("rules: out of memory starting the listener");
@@ -180,6 +196,7 @@ static void *policy_listener_main(void *arg)
 			cache_flush(app->cache);
 			policy_reload(app, db);
 		}
+		policy_report(app, db, &last_report);
 		rc = db_wait_notify(db, 250, payload, sizeof payload);
 		if (rc == DB_UNAVAILABLE) {
 			log_warn("rules: listener connection lost; reconnecting");
@@ -189,6 +206,8 @@ static void *policy_listener_main(void *arg)
 			policy_notified(app, db, payload, sizeof payload);
 		}
 	}
+	last_report = 0; /* the final counts of this process */
+	policy_report(app, db, &last_report);
 	db_close(db);
 	return NULL;
 }

@@ -140,6 +140,14 @@
 	  "SELECT postern.revoke_user_shared_link($1::uuid, $2::uuid)::int", 2, true)                 \
 	X(RUN_CLEANUP, "SELECT postern.run_cleanup()", 0, false)                                      \
 	X(ADMIN_SET_SETTING, "SELECT postern.admin_set_setting($1::uuid, $2, $3)", 3, false)          \
+	X(REPORT_STATS, "SELECT postern.report_stats($1, $2::jsonb)", 2, true)                        \
+	X(METRICS_TEXT,                                                                               \
+	  "SELECT coalesce(string_agg(CASE WHEN rn = 1 THEN '# TYPE ' || base || ' ' || "             \
+	  "CASE WHEN base LIKE '%\\_total' THEN 'counter' ELSE 'gauge' END || E'\\n' ELSE '' END "    \
+	  "|| metric || ' ' || value, E'\\n' ORDER BY metric) || E'\\n', '') FROM (SELECT metric, "   \
+	  "value, split_part(metric, '{', 1) AS base, row_number() OVER (PARTITION BY "               \
+	  "split_part(metric, '{', 1) ORDER BY metric) AS rn FROM postern.metrics()) m",              \
+	  0, true)                                                                                    \
 	X(GET_USER, "SELECT row_to_json(u)::text FROM postern.get_user($1::uuid) u", 1, true)         \
 	X(CREATE_USER_API_KEY,                                                                        \
 	  "SELECT postern.create_user_api_key($1::uuid, $2, "                                         \
@@ -1258,4 +1266,19 @@ enum db_status db_admin_set_setting(struct db *db, const char *user_id, const ch
 
 	free(none);
 	return st == DB_NOT_FOUND ? DB_OK : st;
+}
+
+enum db_status db_report_stats(struct db *db, const char *instance, const char *counters_json)
+{
+	const char *values[2] = { instance, counters_json };
+	char *none = NULL;
+	enum db_status st = db_scalar(db, DB_STMT_REPORT_STATS, values, NULL, &none);
+
+	free(none);
+	return st == DB_NOT_FOUND ? DB_OK : st;
+}
+
+enum db_status db_metrics_text(struct db *db, char **text)
+{
+	return db_scalar(db, DB_STMT_METRICS_TEXT, NULL, NULL, text);
 }

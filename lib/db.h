@@ -15,7 +15,7 @@ enum db_status {
 };
 
 /* The schema version (sql/migrations) this build needs; checked on every new connection. */
-#define DB_SCHEMA_VERSION 6
+#define DB_SCHEMA_VERSION 7
 
 struct db_opts {
 	const char *conninfo;
@@ -216,6 +216,11 @@ enum db_status db_run_cleanup(struct db *db, long long *deleted);
 /* A setting changed by an administrator (refused: require_mfa without MFA of one's own). */
 enum db_status db_admin_set_setting(struct db *db, const char *user_id, const char *key,
                                     const char *value);
+
+/* Metrics: one process's counters (a JSON object of metric -> count), and the sums over all
+ * processes and hosts in the Prometheus text format (caller frees). */
+enum db_status db_report_stats(struct db *db, const char *instance, const char *counters_json);
+enum db_status db_metrics_text(struct db *db, char **text);
 
 /* A live password-protected shared link, for its unlock endpoint. */
 struct db_link_lock {

@@ -26,6 +26,7 @@ static const struct resp_route {
 } resp_routes[] = {
 	{ "GET", "/health", resp_health, 0 },
 	{ "HEAD", "/health", resp_health, 0 },
+	{ "GET", "/metrics", resp_metrics, R_CALLER | R_ADMIN },
 	{ "GET", "/login", resp_login_page, 0 },
 	{ "HEAD", "/login", resp_login_page, 0 },
 	{ "POST", "/login", resp_login, R_BODY },

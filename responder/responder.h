@@ -112,6 +112,7 @@ void resp_housekeeping_stop(struct resp_app *app);
 
 /* Endpoints, one file per family. */
 void resp_health(struct resp_ctx *c);
+void resp_metrics(struct resp_ctx *c);
 void resp_login_page(struct resp_ctx *c);
 void resp_login(struct resp_ctx *c);
 void resp_logout(struct resp_ctx *c);

@@ -63,10 +63,16 @@ SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 6) AS po
 \ir migrations/006_operations.sql
 \endif
 
+-- Migration 007: metrics.
+SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 7) AS postern_need_007 \gset
+\if :postern_need_007
+\ir migrations/007_metrics.sql
+\endif
+
 -- Add later migrations here, in order, exactly like the ones above:
--- SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 7) AS postern_need_007 \gset
--- \if :postern_need_007
--- \ir migrations/007_something.sql
+-- SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 8) AS postern_need_008 \gset
+-- \if :postern_need_008
+-- \ir migrations/008_something.sql
 -- \endif
 
 RESET client_min_messages;

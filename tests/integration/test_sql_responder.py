@@ -796,7 +796,7 @@ def test_responder_privileges(db, resp_role, editor):
             cur.execute(sql)
     # but everything the brief grants works
     cur.execute("SELECT postern.get_schema_version()")
-    assert cur.fetchone()[0] == 6
+    assert cur.fetchone()[0] == 7
     cur.execute("SELECT value FROM postern.load_settings() WHERE key = 'api_key_limit'")
     assert cur.fetchone()[0] == "10"
     cur.execute("SELECT * FROM postern.auth_api_key(%s)", (b"\0" * 32,))
@@ -833,7 +833,9 @@ def test_responder_privileges(db, resp_role, editor):
         "postern.update_user_shared_link(uuid,uuid,timestamp with time zone)",
         "postern.revoke_user_shared_link(uuid,uuid)",
         # migration 006
-        "postern.run_cleanup()", "postern.admin_set_setting(uuid,text,text)"}
+        "postern.run_cleanup()", "postern.admin_set_setting(uuid,text,text)",
+        # migration 007
+        "postern.metrics()"}
     # and the authorizer gets none of the new ones
     assert db.value("SELECT has_function_privilege('postern_authorizer', 'postern.login_failed(text,inet)', "
                     "'EXECUTE')") is False
