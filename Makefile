@@ -28,8 +28,9 @@ endif
 HARDEN     := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 OPT        ?= -O2 -g
 CFLAGS     ?=
+SYSCONFDIR  = $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)/postern
 CPPFLAGS   += -D_GNU_SOURCE -DPOSTERN_VERSION='"$(VERSION)"' \
-              -DPOSTERN_SYSCONFDIR='"$(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)/postern"' -Ilib
+              -DPOSTERN_SYSCONFDIR='"$(SYSCONFDIR)"' -Ilib
 ALL_CFLAGS  = -std=c11 $(OPT) $(WARN) $(HARDEN) $(SAN) $(CFLAGS) $(PKG_CFLAGS)
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(SAN) $(LDFLAGS)
 
@@ -54,7 +55,7 @@ DEB_BUILD  := build-essential pkg-config libfcgi-dev libjwt-dev libjansson-dev l
 DEB_TEST   := check postgresql postgresql-contrib lighttpd spawn-fcgi python3-pytest \
               python3-requests python3-psycopg2 cppcheck clang-format clang libclang-rt-14-dev \
               curl procps util-linux apache2 libapache2-mod-fcgid nginx fcgiwrap \
-              lighttpd-modules-lua chromium chromium-driver python3-selenium
+              lighttpd-modules-lua chromium chromium-driver python3-selenium systemd
 
 .PHONY: all test check-all unit integration fuzz-replay fuzz sanitize lint format deps \
         deps-build install clean docs-check demo demo-stop
@@ -177,6 +178,11 @@ install: all
 	install -m 0755 $(AUTHZ_BIN) $(RESP_BIN) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 sql/*.sql sql/README.md $(DESTDIR)$(PREFIX)/share/postern/sql/
 	install -m 0644 sql/migrations/*.sql $(DESTDIR)$(PREFIX)/share/postern/sql/migrations/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	for u in conf/systemd/*.service.in; do \
+	  sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$u \
+	    > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u .in) || exit 1; \
+	done
 	for d in conf $(sort $(dir $(wildcard conf/*/*))); do \
 	  install -d $(DESTDIR)$(PREFIX)/share/postern/$$d && \
 	  install -m 0644 $$(find $$d -maxdepth 1 -type f) $(DESTDIR)$(PREFIX)/share/postern/$$d/ || exit 1; \

@@ -218,5 +218,20 @@ def test_make_install_destdir(workdir):
               "usr/share/postern/conf/apache/postern-fcgid.conf"):
         assert os.path.isfile(os.path.join(dest, f)), f
     assert os.access(os.path.join(dest, "usr/bin/postern-authorizer"), os.X_OK)
-    r = run("authorizer", "--version")
-    assert r.returncode == 0
+    unit = open(os.path.join(dest, "usr/lib/systemd/system/postern-authorizer.service")).read()
+    assert ("ExecStart=/usr/bin/spawn-fcgi -n -s /run/postern/authorizer.sock -M 0660 -- "
+            "/usr/bin/postern-authorizer -c /etc/postern/authorizer.conf\n") in unit
+
+
+def test_systemd_units_verify(workdir):
+    """The units as installed under a prefix whose binaries exist pass systemd-analyze."""
+    prefix = os.path.join(workdir, "prefix")
+    r = subprocess.run(["make", "-s", "install", f"PREFIX={prefix}",
+                        f"BUILD={os.path.relpath(servers.BUILD, servers.REPO)}"],
+                       cwd=servers.REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    units = [os.path.join(prefix, "lib/systemd/system", f"postern-{n}.service")
+             for n in PROGRAMS]
+    r = subprocess.run(["systemd-analyze", "verify", *units], capture_output=True, text=True,
+                       timeout=60)
+    assert (r.returncode, r.stderr) == (0, "")
