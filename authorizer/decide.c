@@ -74,7 +74,7 @@ static int decide_verify(struct authz_thread *t, const struct authz_request *r,
                          const struct rule *rule, const struct credential *c, struct decision *d)
 {
 	const struct config *cfg = t->app->cfg;
-	const struct credential_keys keys = { t->app->site.jwt_key, cfg->token_issuer,
+	const struct credential_keys keys = { &t->app->site, cfg->token_issuer,
 		                              cfg->token_audience };
 	enum db_status st =
 	    credential_verify(t->db, t->app->cache, &keys, c, rule ? rule->token_purpose : NULL,
@@ -153,9 +153,8 @@ static int decide_checks(struct authz_thread *t, const struct authz_request *r,
 			deny(d, 403, "LINK_SCOPE", "the shared link does not cover this path");
 			return -1;
 		}
-		if (id->has_password &&
-		    !unlock_cookie_ok(app->site.link_key, r->cookie, id->link_id, id->link_version,
-		                      app->cfg->cookie_secure)) {
+		if (id->has_password && !site_unlock_ok(&app->site, r->cookie, id->link_id,
+		                                        id->link_version, (long long)time(NULL))) {
 			deny_401(d, "LINK_LOCKED", "the shared link needs its password", NULL);
 			return -1;
 		}
@@ -196,8 +195,8 @@ static int decide_checks(struct authz_thread *t, const struct authz_request *r,
 			const char *cv = NULL;
 			size_t cl = 0;
 			/* the header must carry the session's token, and so must the cookie */
-			if (!csrf_token_matches(app->site.csrf_key, id->session_id,
-			                        r->csrf_header) ||
+			if (!site_csrf_matches(&app->site, id->session_id, r->csrf_header,
+			                       (long long)time(NULL)) ||
 			    cookie_find(r->cookie, app->site.csrf_cookie, &cv, &cl) != 1 ||
 			    cl != CSRF_TOKEN_LEN || memcmp(cv, r->csrf_header, cl) != 0) {
 				deny(d, 403, "CSRF_TOKEN", "missing or wrong X-CSRF-Token");

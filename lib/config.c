@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -358,6 +359,34 @@ int config_check_word(const char *value, char *err, size_t errlen)
 	return 0;
 }
 
+/* A UTC time written as 2027-01-31T00:00:00Z (or empty). */
+int config_check_utc(const char *value, char *err, size_t errlen)
+{
+	struct tm tm;
+	const char *end;
+
+	if (value[0] == '\0')
+		return 0;
+	memset(&tm, 0, sizeof tm);
+	end = strptime(value, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0') {
+		snprintf(err, errlen, "expected a UTC time like 2027-01-31T00:00:00Z, got \"%s\"",
+		         value);
+		return -1;
+	}
+	return 0;
+}
+
+long long config_utc_seconds(const char *value)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof tm);
+	if (value[0] == '\0' || strptime(value, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL)
+		return 0;
+	return (long long)timegm(&tm);
+}
+
 /* Each origin is scheme://host[:port] with no path, e.g. https://app.example.com:8443. */
 int config_check_origins(const char *value, char *err, size_t errlen)
 {
@@ -607,6 +636,15 @@ static int config_load_secret(struct config_secret *s, const char *path, long mi
 /* Constraints between keys. */
 static void config_cross_check(const struct config *cfg, const char *path, struct config_errs *e)
 {
+	if ((cfg->previous_server_key_file.path != NULL &&
+	     cfg->previous_server_key_file.path[0] != '\0') != (cfg->previous_key_until[0] != '\0'))
+		config_errf(e,
+		            "%s:%d: previous_key_until: set it together with "
+		            "previous_server_key_file (a rotation needs both)",
+		            path,
+		            cfg->line[CFG_KEY_previous_key_until]
+		                ? cfg->line[CFG_KEY_previous_key_until]
+		                : cfg->line[CFG_KEY_previous_server_key_file]);
 	if (cfg->cookie_samesite == CFG_SAMESITE_NONE && !cfg->cookie_secure)
 		config_errf(e,
 		            "%s:%d: cookie_samesite: none needs cookie_secure on (browsers refuse "

@@ -61,6 +61,12 @@ typedef int (*config_check_fn)(const char *value, char *err, size_t errlen);
 	  "File holding the server key (at least 32 bytes, e.g. `openssl rand -base64 48`) that "      \
 	  "signs access tokens and CSRF tokens. Must not be readable by group or others. A relative "  \
 	  "path is relative to this file's directory. Every process and host must share it.")          \
+	X(previous_server_key_file, CFG_SECRET_FILE, "", 32, 4096, NULL, 0, NULL,                      \
+	  "During a key rotation: the server key before this one. Tokens, CSRF tokens, unlock "        \
+	  "cookies and sealed TOTP secrets made with it are still accepted until "                     \
+	  "previous_key_until; everything new is made with server_key_file.")                          \
+	X(previous_key_until, CFG_STRING, "", 0, 0, NULL, 0, config_check_utc,                         \
+	  "When the previous server key stops being accepted, as UTC: 2027-01-31T00:00:00Z.")          \
 	X(auth_prefix, CFG_STRING, "/auth", 0, 0, NULL, 0, config_check_url_prefix,                    \
 	  "URL path under which the web server hands requests to postern-responder.")                  \
 	X(login_url, CFG_STRING, "/auth/login", 0, 0, NULL, 0, config_check_url_prefix,                \
@@ -121,6 +127,9 @@ int config_check_url_prefix(const char *value, char *err, size_t errlen);
 int config_check_cookie_name(const char *value, char *err, size_t errlen);
 int config_check_origins(const char *value, char *err, size_t errlen);
 int config_check_word(const char *value, char *err, size_t errlen);
+int config_check_utc(const char *value, char *err, size_t errlen);
+/* Seconds since the epoch of a value config_check_utc accepted ("" -> 0). */
+long long config_utc_seconds(const char *value);
 
 /* Fills cfg with the defaults. cfg must be freed with config_free. */
 int config_init(struct config *cfg);

@@ -161,8 +161,14 @@ static enum db_status credential_verify_jwt(struct db *db, struct cache *cache,
 	char name[64];
 	enum db_status st;
 
-	if (access_jwt_verify(keys->jwt_key, c->jwt, c->jwt_len, keys->issuer, keys->audience, now,
-	                      &a) != 0)
+	const struct site_keys *k;
+	int i;
+
+	for (i = 0; (k = site_keys(keys->site, i, now)) != NULL; i++)
+		if (access_jwt_verify(k->jwt, c->jwt, c->jwt_len, keys->issuer, keys->audience, now,
+		                      &a) == 0)
+			break;
+	if (k == NULL)
 		return DB_NOT_FOUND;
 	/* cached under its session id, apart from the session tokens' hashes */
 	snprintf(name, sizeof name, "postern-sid:%s", a.sid);

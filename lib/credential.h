@@ -6,6 +6,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "identity.h"
+#include "site.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,7 +45,7 @@ void credential_extract(const struct credential_request *r, struct credential *c
 
 /* What verifying needs besides the database. */
 struct credential_keys {
-	const unsigned char *jwt_key; /* 32 bytes */
+	const struct site *site; /* the JWT keys: current, and previous during a rotation */
 	const char *issuer;
 	const char *audience;
 };

@@ -24,7 +24,7 @@ void resp_session_cookies(const struct resp_ctx *c, const char *token, const cha
 	const struct resp_app *app = c->t->app;
 	char csrf[CSRF_TOKEN_LEN + 1] = "";
 
-	csrf_token(app->site.csrf_key, session_id, csrf);
+	csrf_token(app->site.cur.csrf, session_id, csrf);
 	snprintf(out, outlen,
 	         "Set-Cookie: %s=%s; Path=/; Max-Age=%lld; HttpOnly%s; SameSite=%s\r\n"
 	         "Set-Cookie: %s=%s; Path=/; Max-Age=%lld%s; SameSite=%s\r\n",

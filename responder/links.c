@@ -76,7 +76,7 @@ void resp_link_unlock(struct resp_ctx *c)
 	if (link.expires_at > 0 && link.expires_at - now < max_age)
 		max_age = link.expires_at - now;
 	unlock_cookie_name(link.link_id, c->cfg->cookie_secure, name);
-	if (unlock_token(c->t->app->site.link_key, link.link_id, link.version, value) != 0) {
+	if (unlock_token(c->t->app->site.cur.link, link.link_id, link.version, value) != 0) {
 		resp_error(c, 500, "INTERNAL", "cannot make the unlock cookie");
 		goto out;
 	}

@@ -192,7 +192,7 @@ void resp_login_complete(struct resp_ctx *c, const char *user_id, bool mfa, cons
 		            return_to[0] ? return_to : "/", cookies);
 	} else {
 		char csrf[CSRF_TOKEN_LEN + 1] = "";
-		csrf_token(c->t->app->site.csrf_key, sid, csrf);
+		csrf_token(c->t->app->site.cur.csrf, sid, csrf);
 		resp_json(c, 200, cookies,
 		          json_pack("{s:s, s:s, s:s, s:I, s:s}", "session_id", sid, "token", token,
 		                    "csrf_token", csrf, "expires_at", (json_int_t)expires,

@@ -44,14 +44,18 @@ static enum db_status mfa_load(struct resp_ctx *c, const char *user_id,
 {
 	char hex[MFA_SEALED_HEX];
 	unsigned char sealed[TOTP_SECRET_LEN + SEAL_OVERHEAD];
+	const struct site_keys *k;
 	enum db_status st = db_mfa_secret(c->t->db, user_id, hex, sizeof hex, enabled);
 
 	if (st != DB_OK)
 		return st;
-	if (mfa_unhex(hex, sealed, sizeof sealed) != 0 ||
-	    seal_open(c->t->app->site.totp_key, user_id, sealed, sizeof sealed, secret) != 0)
+	if (mfa_unhex(hex, sealed, sizeof sealed) != 0)
 		return DB_NOT_FOUND;
-	return DB_OK;
+	/* sealed with the current key, or with the previous one during a key rotation */
+	for (int i = 0; (k = site_keys(&c->t->app->site, i, (long long)time(NULL))) != NULL; i++)
+		if (seal_open(k->totp, user_id, sealed, sizeof sealed, secret) == 0)
+			return DB_OK;
+	return DB_NOT_FOUND;
 }
 
 /* Whether code is this user's current TOTP code, used for the first time (replays lose). */
@@ -83,7 +87,7 @@ void resp_mfa_setup(struct resp_ctx *c)
 	enum db_status st;
 
 	if (crypto_random(secret, sizeof secret) != 0 ||
-	    seal(c->t->app->site.totp_key, c->id.user_id, secret, sizeof secret, sealed) != 0 ||
+	    seal(c->t->app->site.cur.totp, c->id.user_id, secret, sizeof secret, sealed) != 0 ||
 	    totp_base32(secret, sizeof secret, b32, sizeof b32) != 0) {
 		resp_error(c, 500, "INTERNAL", "cannot create a secret");
 		goto out;

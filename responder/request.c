@@ -259,7 +259,7 @@ int resp_field(struct resp_ctx *c, const char *name, char *out, size_t outlen)
 static int resp_authenticate(struct resp_ctx *c, unsigned flags)
 {
 	const struct resp_app *app = c->t->app;
-	const struct credential_keys keys = { app->site.jwt_key, c->cfg->token_issuer,
+	const struct credential_keys keys = { &app->site, c->cfg->token_issuer,
 		                              c->cfg->token_audience };
 	enum db_status st;
 
@@ -325,8 +325,8 @@ static int resp_csrf(struct resp_ctx *c, unsigned flags)
 		resp_error(c, 403, "CSRF", "cross-site request refused");
 		return -1;
 	}
-	if (!csrf_token_matches(c->t->app->site.csrf_key, c->id.session_id,
-	                        fcgi_param(c->req, "HTTP_X_CSRF_TOKEN"))) {
+	if (!site_csrf_matches(&c->t->app->site, c->id.session_id,
+	                       fcgi_param(c->req, "HTTP_X_CSRF_TOKEN"), (long long)time(NULL))) {
 		resp_error(c, 403, "CSRF_TOKEN", "missing or wrong X-CSRF-Token");
 		return -1;
 	}

@@ -20,7 +20,7 @@ static void tokens_answer(struct resp_ctx *c, const char *user_id, const char *s
 		resp_db_error(c, st);
 		return;
 	}
-	jwt = access_jwt_sign(c->t->app->site.jwt_key, user_id, session_id, c->cfg->token_issuer,
+	jwt = access_jwt_sign(c->t->app->site.cur.jwt, user_id, session_id, c->cfg->token_issuer,
 	                      c->cfg->token_audience, (long long)time(NULL), ttl);
 	if (jwt == NULL) {
 		resp_error(c, 500, "INTERNAL", "cannot sign the access token");

@@ -5,6 +5,7 @@ import base64
 import hashlib
 import os
 import secrets
+import subprocess
 import time
 
 import pytest
@@ -546,3 +547,49 @@ def test_lost_listener_flushes_the_cache(authz):
     assert "listener connection lost" in authz.program.log()
     status, _, body = authz.ask("/x", headers=cookie(token))
     assert status == 401 and b"SESSION_INVALID" in body
+
+
+def test_server_key_rotation(db, programs, workdir):
+    """A new server key with the previous one accepted until previous_key_until: access tokens
+    signed with the old key keep working until then, and not after."""
+    old = programs("authorizer", cookie_secure="off")
+    a = Authz(old, db)
+    servers.wait_for(lambda: "rules loaded" in old.log(), what="rules loaded")
+    uid = a.user("uma@example.com")
+    _, sid = a.session(uid)
+    token = mint(jwt_key(a), sub=str(uid), sid=sid)
+    assert a.ask("/x", headers={"Authorization": "Bearer " + token})[0] == 200
+    old.stop()
+    new_key = os.path.join(workdir, "new.key")
+    with open(new_key, "w") as f:
+        f.write(secrets.token_urlsafe(48) + "\n")
+    os.chmod(new_key, 0o600)
+    for until, want in (("2999-01-01T00:00:00Z", 200), ("2000-01-01T00:00:00Z", 401)):
+        cfg = servers.write_config(workdir, "rotated.conf", database=db.pg.dsn(db.name),
+                                   cookie_secure="off",
+                                   previous_server_key_file="server.key",
+                                   previous_key_until=until)
+        with open(cfg) as f:
+            text = f.read().replace("server_key_file = server.key\n",
+                                    "server_key_file = new.key\n", 1)
+        with open(cfg, "w") as f:
+            f.write(text)
+        p = servers.Program("authorizer", workdir, cfg).start()
+        try:
+            servers.wait_for(lambda: "rules loaded" in p.log(), what="rules loaded")
+            status = Authz(p, db).ask("/x", headers={"Authorization": "Bearer " + token})[0]
+            assert status == want, until
+        finally:
+            p.stop()
+
+
+def test_rotation_needs_both_keys(workdir):
+    cfg = servers.write_config(workdir, previous_server_key_file="server.key")
+    r = subprocess.run([os.path.join(servers.BUILD, "postern-authorizer"), "-c", cfg,
+                        "--check-config"], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "previous_key_until: set it together with previous_server_key_file" in r.stderr
+    cfg = servers.write_config(workdir, "b.conf", previous_key_until="tomorrow")
+    r = subprocess.run([os.path.join(servers.BUILD, "postern-authorizer"), "-c", cfg,
+                        "--check-config"], capture_output=True, text=True)
+    assert "expected a UTC time like 2027-01-31T00:00:00Z" in r.stderr
