@@ -54,10 +54,10 @@ DEB_BUILD  := build-essential pkg-config libfcgi-dev libjwt-dev libjansson-dev l
               libssl-dev libcurl4-openssl-dev libcrypt-dev
 DEB_TEST   := check postgresql postgresql-contrib lighttpd spawn-fcgi python3-pytest \
               python3-requests python3-psycopg2 cppcheck clang-format clang libclang-rt-14-dev \
-              curl procps util-linux apache2 libapache2-mod-fcgid nginx fcgiwrap \
+              curl procps util-linux valgrind apache2 libapache2-mod-fcgid nginx fcgiwrap \
               lighttpd-modules-lua chromium chromium-driver python3-selenium systemd
 
-.PHONY: all test check-all unit integration fuzz-replay fuzz sanitize lint format deps \
+.PHONY: all test check-all unit integration fuzz-replay fuzz sanitize valgrind lint format deps \
         deps-build install clean docs-check demo demo-stop
 .DEFAULT_GOAL := all
 .SECONDARY:
@@ -136,6 +136,11 @@ sanitize: deps
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(MAKE) --no-print-directory BUILD=build/asan OPT='-O1 -g -fno-omit-frame-pointer' \
 	  SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' HARDEN='-fPIE' check-all
+
+# The unit tests in one process under valgrind: no invalid access, no definite or indirect leak.
+valgrind: $(UNIT_BIN)
+	CK_FORK=no POSTERN_SRCDIR=$(CURDIR) valgrind -q --error-exitcode=1 --leak-check=full \
+	  --errors-for-leak-kinds=definite,indirect $(UNIT_BIN)
 
 C_FILES = $(wildcard lib/*.[ch] authorizer/*.[ch] responder/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/bench/*.[ch])
 lint:
