@@ -85,6 +85,8 @@ class Program:
         self.proc = None
 
     def start(self):
+        # a restarted program appends to the same log: wait for this start's own line
+        served = self.log().count("serving with")
         log = open(self.logfile, "ab")
         self.proc = subprocess.Popen(
             ["spawn-fcgi", "-n", "-s", self.socket, "-M", "0600", "--", self.binary,
@@ -93,7 +95,7 @@ class Program:
         log.close()
         wait_for(lambda: os.path.exists(self.socket) and can_connect(self.socket),
                  what=f"{self.name} socket")
-        wait_for(lambda: "serving with" in self.log(), what=f"{self.name} to serve")
+        wait_for(lambda: self.log().count("serving with") > served, what=f"{self.name} to serve")
         return self
 
     def stop(self, sig=signal.SIGTERM):

@@ -574,7 +574,11 @@ def test_server_key_rotation(db, programs, workdir):
                                     "server_key_file = new.key\n", 1)
         with open(cfg, "w") as f:
             f.write(text)
-        p = servers.Program("authorizer", workdir, cfg).start()
+        p = servers.Program("authorizer", workdir, cfg)
+        # its own socket and log: the stopped program's log already says "rules loaded"
+        p.socket = os.path.join(workdir, f"rotated-{want}.sock")
+        p.logfile = os.path.join(workdir, f"rotated-{want}.log")
+        p.start()
         try:
             servers.wait_for(lambda: "rules loaded" in p.log(), what="rules loaded")
             status = Authz(p, db).ask("/x", headers={"Authorization": "Bearer " + token})[0]
