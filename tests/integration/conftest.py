@@ -48,20 +48,8 @@ def pg_template(pg):
     return TEMPLATE_DB
 
 
-class Database:
-    """A fresh database: .name, .dsn, .conn (autocommit psycopg2) and query helpers."""
-
-    def __init__(self, pg, name):
-        self.pg = pg
-        self.name = name
-        self.dsn = pg.dsn(name)
-        self.conn = pg.connect(name)
-        self._extra = []
-
-    def connect(self, user="postgres", autocommit=True):
-        c = self.pg.connect(self.name, user=user, autocommit=autocommit)
-        self._extra.append(c)
-        return c
+class Queries:
+    """query/one/value/error over self.conn (a psycopg2 connection)."""
 
     def query(self, sql, args=None):
         with self.conn.cursor() as cur:
@@ -84,6 +72,22 @@ class Database:
         except psycopg2.Error as e:
             return e
         raise AssertionError(f"no error from {sql!r}")
+
+
+class Database(Queries):
+    """A fresh database: .name, .dsn, .conn (autocommit psycopg2) and query helpers."""
+
+    def __init__(self, pg, name):
+        self.pg = pg
+        self.name = name
+        self.dsn = pg.dsn(name)
+        self.conn = pg.connect(name)
+        self._extra = []
+
+    def connect(self, user="postgres", autocommit=True):
+        c = self.pg.connect(self.name, user=user, autocommit=autocommit)
+        self._extra.append(c)
+        return c
 
     def close(self):
         for c in self._extra + [self.conn]:

@@ -11,6 +11,8 @@ import time
 import psycopg2
 import pytest
 
+from conftest import Queries
+
 PW = "a fine long passphrase"
 ROLE = "t_sqlresp_002"                      # cluster-wide: created once, only if missing
 HASH = "$2b$12$" + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0"   # 53 chars after the cost
@@ -24,31 +26,11 @@ def sha(token):
     return hashlib.sha256(token.encode()).digest()
 
 
-class Resp:
+class Resp(Queries):
     """Queries over a connection of the responder's login role."""
 
     def __init__(self, conn):
         self.conn = conn
-
-    def query(self, sql, args=None):
-        with self.conn.cursor() as cur:
-            cur.execute(sql, args)
-            return cur.fetchall() if cur.description else []
-
-    def one(self, sql, args=None):
-        rows = self.query(sql, args)
-        assert len(rows) == 1, rows
-        return rows[0]
-
-    def value(self, sql, args=None):
-        return self.one(sql, args)[0]
-
-    def error(self, sql, args=None):
-        try:
-            self.query(sql, args)
-        except psycopg2.Error as e:
-            return e
-        raise AssertionError(f"no error from {sql!r}")
 
 
 def ensure_role(pg):
