@@ -4,6 +4,9 @@
 #include "crypto.h"
 #include "db.h"
 #include "fcgi.h"
+#include "http.h"
+#include "jws.h"
+#include "oidc.h"
 #include "log.h"
 
 #include <errno.h>
@@ -359,6 +362,92 @@ int config_check_word(const char *value, char *err, size_t errlen)
 	return 0;
 }
 
+int config_check_opt_word(const char *value, char *err, size_t errlen)
+{
+	return value[0] == '\0' ? 0 : config_check_word(value, err, errlen);
+}
+
+int config_check_external_url(const char *value, char *err, size_t errlen)
+{
+	if (value[0] == '\0')
+		return 0;
+	if (strchr(value, ' ') != NULL || config_check_origins(value, err, errlen) != 0 ||
+	    !http_url_ok(value)) {
+		snprintf(
+		    err, errlen,
+		    "expected an origin like https://app.example.com (lower-case, no path; http "
+		    "only for a loopback address), got \"%.200s\"",
+		    value);
+		return -1;
+	}
+	return 0;
+}
+
+int config_check_opt_url(const char *value, char *err, size_t errlen)
+{
+	if (value[0] == '\0' || http_url_ok(value))
+		return 0;
+	snprintf(err, errlen,
+	         "expected an https URL (http only for a loopback address), got \"%.200s\"", value);
+	return -1;
+}
+
+int config_check_scopes(const char *value, char *err, size_t errlen)
+{
+	bool openid = false;
+
+	for (const char *p = value + strspn(value, " "); *p; p += strspn(p, " ")) {
+		size_t w = strcspn(p, " ");
+		for (size_t i = 0; i < w; i++)
+			if (p[i] < 0x21 || p[i] > 0x7e || p[i] == '"' || p[i] == '\\') {
+				snprintf(err, errlen, "a scope is printable ASCII without quotes");
+				return -1;
+			}
+		openid |= w == 6 && strncmp(p, "openid", 6) == 0;
+		p += w;
+	}
+	if (!openid) {
+		snprintf(err, errlen, "the scopes must include openid, got \"%.200s\"", value);
+		return -1;
+	}
+	return 0;
+}
+
+int config_check_claim(const char *value, char *err, size_t errlen)
+{
+	size_t n = strlen(value);
+
+	if (n == 0 || n > 100 ||
+	    strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.:/") !=
+	        n) {
+		snprintf(
+		    err, errlen,
+		    "expected a claim name (letters, digits, _ - . : /; at most 100), got \"%.100s\"",
+		    value);
+		return -1;
+	}
+	return 0;
+}
+
+int config_check_opt_claim(const char *value, char *err, size_t errlen)
+{
+	return value[0] == '\0' ? 0 : config_check_claim(value, err, errlen);
+}
+
+int config_check_text(const char *value, char *err, size_t errlen)
+{
+	size_t n = strlen(value);
+
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
+			n = 0;
+	if (n == 0 || n > 100) {
+		snprintf(err, errlen, "expected 1 to 100 characters without control characters");
+		return -1;
+	}
+	return 0;
+}
+
 /* A UTC time written as 2027-01-31T00:00:00Z (or empty). */
 int config_check_utc(const char *value, char *err, size_t errlen)
 {
@@ -633,6 +722,38 @@ static int config_load_secret(struct config_secret *s, const char *path, long mi
 	return 0;
 }
 
+/* What OIDC login needs once oidc_issuer is set. */
+static void config_cross_check_oidc(const struct config *cfg, const char *path,
+                                    struct config_errs *e)
+{
+	bool secret = cfg->oidc_client_secret_file.path != NULL &&
+	              cfg->oidc_client_secret_file.path[0] != '\0';
+	int line = cfg->line[CFG_KEY_oidc_issuer];
+
+	if (cfg->external_url[0] == '\0')
+		config_errf(e,
+		            "%s:%d: external_url: required with oidc_issuer (the redirect URI is "
+		            "built from it)",
+		            path, line);
+	if (cfg->oidc_client_id[0] == '\0')
+		config_errf(e, "%s:%d: oidc_client_id: required with oidc_issuer", path, line);
+	if (secret != (cfg->oidc_token_auth != CFG_OIDC_AUTH_NONE))
+		config_errf(e, "%s:%d: oidc_client_secret_file: %s", path,
+		            cfg->line[CFG_KEY_oidc_token_auth] ? cfg->line[CFG_KEY_oidc_token_auth]
+		                                               : line,
+		            secret ? "not used with oidc_token_auth = none: remove one of them"
+		                   : "required unless oidc_token_auth = none");
+	if (cfg->oidc_trust_discovery_issuer && cfg->oidc_discovery_url[0] == '\0')
+		config_errf(e,
+		            "%s:%d: oidc_trust_discovery_issuer: only meaningful with "
+		            "oidc_discovery_url",
+		            path, cfg->line[CFG_KEY_oidc_trust_discovery_issuer]);
+	if ((cfg->oidc_role_claim[0] == '\0') != (cfg->oidc_role_map[0] == '\0'))
+		config_errf(e, "%s:%d: oidc_role_map: set it together with oidc_role_claim", path,
+		            cfg->line[CFG_KEY_oidc_role_map] ? cfg->line[CFG_KEY_oidc_role_map]
+		                                             : cfg->line[CFG_KEY_oidc_role_claim]);
+}
+
 /* Constraints between keys. */
 static void config_cross_check(const struct config *cfg, const char *path, struct config_errs *e)
 {
@@ -645,6 +766,8 @@ static void config_cross_check(const struct config *cfg, const char *path, struc
 		            cfg->line[CFG_KEY_previous_key_until]
 		                ? cfg->line[CFG_KEY_previous_key_until]
 		                : cfg->line[CFG_KEY_previous_server_key_file]);
+	if (cfg->oidc_issuer[0] != '\0')
+		config_cross_check_oidc(cfg, path, e);
 	if (cfg->cookie_samesite == CFG_SAMESITE_NONE && !cfg->cookie_secure)
 		config_errf(e,
 		            "%s:%d: cookie_samesite: none needs cookie_secure on (browsers refuse "

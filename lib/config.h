@@ -87,11 +87,65 @@ typedef int (*config_check_fn)(const char *value, char *err, size_t errlen);
 	X(token_issuer, CFG_STRING, "postern", 0, 0, NULL, 0, config_check_word,                       \
 	  "iss claim of the access JWTs the responder signs and the authorizer accepts.")              \
 	X(token_audience, CFG_STRING, "postern", 0, 0, NULL, 0, config_check_word,                     \
-	  "aud claim of those access JWTs; give each deployment sharing a server key its own.")
+	  "aud claim of those access JWTs; give each deployment sharing a server key its own.")        \
+	X(external_url, CFG_STRING, "", 0, 0, NULL, 0, config_check_external_url,                      \
+	  "The origin users reach the site at (https://app.example.com, no path). OIDC builds its "    \
+	  "redirect URI from it (external_url + auth_prefix + /oidc/callback), never from request "    \
+	  "headers.")                                                                                  \
+	X(oidc_issuer, CFG_STRING, "", 0, 0, NULL, 0, config_check_opt_url,                            \
+	  "The OpenID Provider's issuer identifier, exactly as its ID tokens carry it; empty turns "   \
+	  "OIDC login off. https only, except for a loopback address.")                                \
+	X(oidc_discovery_url, CFG_STRING, "", 0, 0, NULL, 0, config_check_opt_url,                     \
+	  "Where the discovery document is, when not at oidc_issuer + "                                \
+	  "/.well-known/openid-configuration.")                                                        \
+	X(oidc_trust_discovery_issuer, CFG_BOOL, "off", 0, 0, NULL, 0, NULL,                           \
+	  "With oidc_discovery_url set: accept the document even if its issuer differs from "          \
+	  "oidc_issuer, and check tokens against the document's issuer (Authentik publishes its "      \
+	  "documents that way). Off: a different issuer is refused.")                                  \
+	X(oidc_client_id, CFG_STRING, "", 0, 0, NULL, 0, config_check_opt_word,                        \
+	  "The client id registered at the provider.")                                                 \
+	X(oidc_client_secret_file, CFG_SECRET_FILE, "", 1, 4096, NULL, 0, NULL,                        \
+	  "File holding the client secret (mode 600). Not needed with oidc_token_auth = none.")        \
+	X(oidc_token_auth, CFG_ENUM, "client_secret_basic", 0, 0,                                      \
+	  "client_secret_basic|client_secret_post|none", 0, NULL,                                      \
+	  "How the responder authenticates to the token endpoint; none for a public client (PKCE "     \
+	  "alone).")                                                                                   \
+	X(oidc_scopes, CFG_STRING, "openid email profile", 0, 0, NULL, 0, config_check_scopes,         \
+	  "Scopes requested, space separated; must include openid.")                                   \
+	X(oidc_algorithms, CFG_STRING, "RS256 ES256", 0, 0, NULL, 0, jws_algs_check,                   \
+	  "Signature algorithms accepted on ID and logout tokens (RS256 RS384 RS512 PS256 PS384 "      \
+	  "PS512 ES256 ES384). none and HMAC are never accepted.")                                     \
+	X(oidc_email_claim, CFG_STRING, "email", 0, 0, NULL, 0, config_check_claim,                    \
+	  "Claim holding the user's email (a dotted name reaches into objects: realm_access.roles).")  \
+	X(oidc_name_claim, CFG_STRING, "name", 0, 0, NULL, 0, config_check_claim,                      \
+	  "Claim holding the display name.")                                                           \
+	X(oidc_role_claim, CFG_STRING, "", 0, 0, NULL, 0, config_check_opt_claim,                      \
+	  "Claim (a string or an array of strings) whose values oidc_role_map turns into a Postern "   \
+	  "role, set again on every login. Empty: roles are managed in SQL only.")                     \
+	X(oidc_role_map, CFG_STRING, "", 0, 0, NULL, 0, oidc_role_map_check,                           \
+	  "Space-separated claim-value=role pairs, first match wins: \"postern-admins=admin "          \
+	  "staff=user\". A user whose claim matches none gets postern.settings oidc_default_role.")    \
+	X(oidc_groups_claim, CFG_STRING, "groups", 0, 0, NULL, 0, config_check_claim,                  \
+	  "Claim holding the user's groups, for oidc_allowed_groups.")                                 \
+	X(oidc_allowed_groups, CFG_STRING, "", 0, 0, NULL, 0, NULL,                                    \
+	  "Space-separated groups; when set, only users in one of them may sign in by OIDC.")          \
+	X(oidc_button_text, CFG_STRING, "Sign in with SSO", 0, 0, NULL, 0, config_check_text,          \
+	  "Label of the login page's OIDC button.")                                                    \
+	X(oidc_auto_launch, CFG_BOOL, "off", 0, 0, NULL, 0, NULL,                                      \
+	  "The login page goes straight to the provider (add ?local=1 to see the password form).")     \
+	X(oidc_http_timeout, CFG_DURATION, "5s", 500, 60000, NULL, 0, NULL,                            \
+	  "Time allowed for each request to the provider (discovery, keys, token, userinfo).")         \
+	X(oidc_ca_file, CFG_STRING, "", 0, 0, NULL, 0, NULL,                                           \
+	  "PEM file of the CA that signs the provider's certificate, instead of the system's.")        \
+	X(oidc_clock_skew, CFG_DURATION, "60s", 0, 600000, NULL, 0, NULL,                              \
+	  "Clock difference tolerated on exp, iat and nbf.")                                           \
+	X(oidc_token_max_age, CFG_DURATION, "10m", 10000, 3600000, NULL, 0, NULL,                      \
+	  "Oldest iat accepted on ID tokens and logout tokens.")
 
 enum config_log_level { CFG_LOG_ERROR, CFG_LOG_WARN, CFG_LOG_INFO, CFG_LOG_DEBUG };
 enum config_log_target { CFG_LOG_STDERR, CFG_LOG_SYSLOG };
 enum config_samesite { CFG_SAMESITE_LAX, CFG_SAMESITE_STRICT, CFG_SAMESITE_NONE };
+enum config_oidc_auth { CFG_OIDC_AUTH_BASIC, CFG_OIDC_AUTH_POST, CFG_OIDC_AUTH_NONE };
 
 struct config_secret {
 	char *path;          /* as written in the file */
@@ -128,6 +182,13 @@ int config_check_cookie_name(const char *value, char *err, size_t errlen);
 int config_check_origins(const char *value, char *err, size_t errlen);
 int config_check_word(const char *value, char *err, size_t errlen);
 int config_check_utc(const char *value, char *err, size_t errlen);
+int config_check_external_url(const char *value, char *err, size_t errlen);
+int config_check_opt_url(const char *value, char *err, size_t errlen);
+int config_check_opt_word(const char *value, char *err, size_t errlen);
+int config_check_scopes(const char *value, char *err, size_t errlen);
+int config_check_claim(const char *value, char *err, size_t errlen);
+int config_check_opt_claim(const char *value, char *err, size_t errlen);
+int config_check_text(const char *value, char *err, size_t errlen);
 /* Seconds since the epoch of a value config_check_utc accepted ("" -> 0). */
 long long config_utc_seconds(const char *value);
 
