@@ -71,8 +71,9 @@
 	X(LOGIN_FAILED, "SELECT postern.login_failed($1, $2::inet)", 2, false)                        \
 	X(CREATE_SESSION,                                                                             \
 	  "SELECT session_id, extract(epoch FROM expires_at)::bigint "                                \
-	  "FROM postern.create_session($1::uuid, $2, $3, $4::boolean, $5, $6::inet, $7)",             \
-	  7, false)                                                                                   \
+	  "FROM postern.create_session($1::uuid, $2, $3, $4::boolean, $5, $6::inet, $7, $8, $9, "     \
+	  "$10)",                                                                                     \
+	  10, false)                                                                                  \
 	X(LOGOUT_SESSION, "SELECT coalesce(postern.logout_session($1)::text, '')", 1, true)           \
 	X(USER_SESSIONS,                                                                              \
 	  "SELECT coalesce(json_agg(json_build_object('id', s.id, 'created_at', s.created_at, "       \
@@ -169,7 +170,20 @@
 	  "string_to_array($5, ' '))::int",                                                           \
 	  5, false)                                                                                   \
 	X(REVOKE_USER_API_KEY, "SELECT postern.revoke_user_api_key($1::uuid, $2::uuid)::int", 2,      \
-	  true)
+	  true)                                                                                       \
+	X(OIDC_STATE_CREATE, "SELECT postern.oidc_state_create($1, $2, $3, $4, $5, $6, $7::uuid)",    \
+	  7, false)                                                                                   \
+	X(OIDC_STATE_CONSUME, "SELECT postern.oidc_state_consume($1)::text", 1, false)                \
+	X(OIDC_LOGIN,                                                                                 \
+	  "SELECT postern.oidc_login($1, $2, $3, $4::boolean, $5, $6::boolean, $7, $8::inet)::text",  \
+	  8, false)                                                                                   \
+	X(OIDC_LINK, "SELECT postern.oidc_link($1::uuid, $2, $3, $4)", 4, false)                      \
+	X(OIDC_UNLINK, "SELECT postern.oidc_unlink($1::uuid, $2, $3::boolean)::int", 3, false)        \
+	X(USER_IDENTITIES, "SELECT postern.user_identities_json($1::uuid)::text", 1, true)            \
+	X(OIDC_BACKCHANNEL,                                                                           \
+	  "SELECT postern.oidc_backchannel_logout($1, $2, $3, $4, to_timestamp($5::bigint))", 5,      \
+	  false)                                                                                      \
+	X(SESSION_ID_TOKEN, "SELECT postern.session_id_token($1)", 1, true)
 
 enum db_stmt {
 #define DB_X_ID(id, ...) DB_STMT_##id,
@@ -188,6 +202,9 @@ static const struct {
 	DB_STATEMENTS(DB_X_DEF)
 #undef DB_X_DEF
 };
+
+/* db->prepared has one bit per statement */
+_Static_assert(DB_STMT_COUNT <= 64, "more statements than bits in db->prepared");
 
 struct db {
 	PGconn *conn;
@@ -916,12 +933,13 @@ enum db_status db_login_failed(struct db *db, const char *email, const char *ip,
 enum db_status db_create_session(struct db *db, const struct db_new_session *s, char session_id[37],
                                  long long *expires_at)
 {
-	const char *values[7] = { s->user_id,     (const char *)s->token_hash,
-		                  s->auth_method, s->mfa ? "true" : "false",
-		                  s->user_agent,  s->ip,
-		                  s->device };
-	const int lengths[7] = { 0, CRYPTO_SHA256_LEN };
-	const int formats[7] = { 0, 1 };
+	const char *values[10] = { s->user_id,     (const char *)s->token_hash,
+		                   s->auth_method, s->mfa ? "true" : "false",
+		                   s->user_agent,  s->ip,
+		                   s->device,      s->oidc_issuer,
+		                   s->oidc_sid,    s->oidc_id_token };
+	const int lengths[10] = { 0, CRYPTO_SHA256_LEN };
+	const int formats[10] = { 0, 1 };
 	enum db_status st;
 	PGresult *res = db_exec(db, DB_STMT_CREATE_SESSION, values, lengths, formats, &st);
 	int bad;
@@ -1281,4 +1299,82 @@ enum db_status db_report_stats(struct db *db, const char *instance, const char *
 enum db_status db_metrics_text(struct db *db, char **text)
 {
 	return db_scalar(db, DB_STMT_METRICS_TEXT, NULL, NULL, text);
+}
+
+enum db_status db_oidc_state_create(struct db *db, const struct db_oidc_state *o,
+                                    long long *expires_at)
+{
+	const char *values[7] = { (const char *)o->state_hash,
+		                  o->nonce,
+		                  o->code_verifier,
+		                  o->code_challenge,
+		                  o->return_to,
+		                  (const char *)o->browser_hash,
+		                  o->link_user_id };
+	const int formats[7] = { 1, 0, 0, 0, 0, o->browser_hash ? 1 : 0, 0 };
+
+	return db_scalar_int(db, DB_STMT_OIDC_STATE_CREATE, values, formats, expires_at);
+}
+
+enum db_status db_oidc_state_consume(struct db *db, const unsigned char hash[32], char **json)
+{
+	const char *values[1] = { (const char *)hash };
+	const int formats[1] = { 1 };
+
+	return db_scalar(db, DB_STMT_OIDC_STATE_CONSUME, values, formats, json);
+}
+
+enum db_status db_oidc_login(struct db *db, const struct db_oidc_identity *o, char **json)
+{
+	const char *values[8] = { o->issuer, o->subject,
+		                  o->email,  o->email_verified ? "true" : "false",
+		                  o->name,   o->sync_role ? "true" : "false",
+		                  o->role,   o->ip };
+
+	return db_scalar(db, DB_STMT_OIDC_LOGIN, values, NULL, json);
+}
+
+enum db_status db_oidc_link(struct db *db, const char *user_id, const char *issuer,
+                            const char *subject, const char *email)
+{
+	const char *values[4] = { user_id, issuer, subject, email };
+	char *none = NULL;
+	enum db_status st = db_scalar(db, DB_STMT_OIDC_LINK, values, NULL, &none);
+
+	free(none);
+	return st == DB_NOT_FOUND ? DB_OK : st;
+}
+
+enum db_status db_oidc_unlink(struct db *db, const char *user_id, const char *issuer, bool by_admin,
+                              bool *done)
+{
+	const char *values[3] = { user_id, issuer, by_admin ? "true" : "false" };
+
+	return db_scalar_bool(db, DB_STMT_OIDC_UNLINK, values, NULL, done);
+}
+
+enum db_status db_user_identities_json(struct db *db, const char *user_id, char **json)
+{
+	const char *values[1] = { user_id };
+
+	return db_scalar(db, DB_STMT_USER_IDENTITIES, values, NULL, json);
+}
+
+enum db_status db_oidc_backchannel_logout(struct db *db, const char *issuer, const char *subject,
+                                          const char *sid, const char *jti, long long expires_at,
+                                          long long *revoked)
+{
+	char exp[24];
+	const char *values[5] = { issuer, subject, sid, jti, exp };
+
+	snprintf(exp, sizeof exp, "%lld", expires_at);
+	return db_scalar_int(db, DB_STMT_OIDC_BACKCHANNEL, values, NULL, revoked);
+}
+
+enum db_status db_session_id_token(struct db *db, const unsigned char hash[32], char **id_token)
+{
+	const char *values[1] = { (const char *)hash };
+	const int formats[1] = { 1 };
+
+	return db_scalar(db, DB_STMT_SESSION_ID_TOKEN, values, formats, id_token);
 }

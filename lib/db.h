@@ -15,7 +15,7 @@ enum db_status {
 };
 
 /* The schema version (sql/migrations) this build needs; checked on every new connection. */
-#define DB_SCHEMA_VERSION 7
+#define DB_SCHEMA_VERSION 9
 
 struct db_opts {
 	const char *conninfo;
@@ -101,6 +101,9 @@ struct db_new_session {
 	const char *auth_method;         /* "password", "oidc" */
 	bool mfa;
 	const char *user_agent, *ip, *device; /* may be NULL */
+	/* OIDC sessions: the provider, its session id (back-channel logout) and the ID token
+	 * (id_token_hint at logout); NULL otherwise */
+	const char *oidc_issuer, *oidc_sid, *oidc_id_token;
 };
 /* Creates the session (enforcing the per-user limit) and writes its id and expiry. */
 enum db_status db_create_session(struct db *db, const struct db_new_session *s, char session_id[37],
@@ -231,6 +234,38 @@ struct db_link_lock {
 };
 enum db_status db_link_unlock_info(struct db *db, const unsigned char hash[32],
                                    struct db_link_lock *out);
+
+/* OIDC: a login in progress (state_hash and browser_hash are SHA-256; browser_hash NULL and
+ * code_challenge set for a client that keeps its own verifier; link_user_id for a link). */
+struct db_oidc_state {
+	const unsigned char *state_hash, *browser_hash;
+	const char *nonce, *code_verifier, *code_challenge, *return_to, *link_user_id;
+};
+enum db_status db_oidc_state_create(struct db *db, const struct db_oidc_state *o,
+                                    long long *expires_at);
+/* Takes the state out (single use): *json {nonce, code_verifier, code_challenge, return_to,
+ * browser_hash (hex or null), link_user_id}; DB_NOT_FOUND when unknown, used or expired. */
+enum db_status db_oidc_state_consume(struct db *db, const unsigned char hash[32], char **json);
+
+/* The user an ID token signs in (found, linked by email or created, per the settings):
+ * *json {user_id, how}. DB_REFUSED: P0002 no account, 23505 email taken, 55000 disabled. */
+struct db_oidc_identity {
+	const char *issuer, *subject, *email, *name, *role, *ip; /* email, name, role may be NULL */
+	bool email_verified, sync_role;
+};
+enum db_status db_oidc_login(struct db *db, const struct db_oidc_identity *o, char **json);
+enum db_status db_oidc_link(struct db *db, const char *user_id, const char *issuer,
+                            const char *subject, const char *email);
+enum db_status db_oidc_unlink(struct db *db, const char *user_id, const char *issuer, bool by_admin,
+                              bool *done);
+enum db_status db_user_identities_json(struct db *db, const char *user_id, char **json);
+/* Revokes the sessions a logout token names (subject and sid may be NULL, not both); a jti is
+ * acted on once (DB_REFUSED 23505 on a replay). */
+enum db_status db_oidc_backchannel_logout(struct db *db, const char *issuer, const char *subject,
+                                          const char *sid, const char *jti, long long expires_at,
+                                          long long *revoked);
+/* The ID token of the live session of that token hash (DB_NOT_FOUND: none, or not OIDC). */
+enum db_status db_session_id_token(struct db *db, const unsigned char hash[32], char **id_token);
 
 /* Config validators and printers (config keys use these; they need libpq's parser). */
 int db_conninfo_check(const char *conninfo, char *err, size_t errlen);

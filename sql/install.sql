@@ -69,10 +69,22 @@ SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 7) AS po
 \ir migrations/007_metrics.sql
 \endif
 
+-- Migration 008: OIDC login.
+SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 8) AS postern_need_008 \gset
+\if :postern_need_008
+\ir migrations/008_oidc.sql
+\endif
+
+-- Migration 009: failed-login counting without a race.
+SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 9) AS postern_need_009 \gset
+\if :postern_need_009
+\ir migrations/009_attempts.sql
+\endif
+
 -- Add later migrations here, in order, exactly like the ones above:
--- SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 8) AS postern_need_008 \gset
--- \if :postern_need_008
--- \ir migrations/008_something.sql
+-- SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 10) AS postern_need_010 \gset
+-- \if :postern_need_010
+-- \ir migrations/010_something.sql
 -- \endif
 
 RESET client_min_messages;

@@ -778,7 +778,7 @@ def test_responder_privileges(db, resp_role, editor):
             cur.execute(sql)
     # but everything the brief grants works
     cur.execute("SELECT postern.get_schema_version()")
-    assert cur.fetchone()[0] == 7
+    assert cur.fetchone()[0] == 9
     cur.execute("SELECT value FROM postern.load_settings() WHERE key = 'api_key_limit'")
     assert cur.fetchone()[0] == "10"
     cur.execute("SELECT * FROM postern.auth_api_key(%s)", (b"\0" * 32,))
@@ -817,7 +817,15 @@ def test_responder_privileges(db, resp_role, editor):
         # migration 006
         "postern.run_cleanup()", "postern.admin_set_setting(uuid,text,text)",
         # migration 007
-        "postern.metrics()"}
+        "postern.metrics()",
+        # migration 008
+        "postern.oidc_state_create(bytea,text,text,text,text,bytea,uuid)",
+        "postern.oidc_state_consume(bytea)",
+        "postern.oidc_login(text,text,text,boolean,text,boolean,text,inet)",
+        "postern.oidc_link(uuid,text,text,text)", "postern.oidc_unlink(uuid,text,boolean)",
+        "postern.user_identities_json(uuid)",
+        "postern.oidc_backchannel_logout(text,text,text,text,timestamp with time zone)",
+        "postern.session_id_token(bytea)"}
     # and the authorizer gets none of the new ones
     assert db.value("SELECT has_function_privilege('postern_authorizer', 'postern.login_failed(text,inet)', "
                     "'EXECUTE')") is False
