@@ -164,7 +164,7 @@ static int decide_checks(struct authz_thread *t, const struct authz_request *r,
 		deny(d, 403, "PASSWORD_CHANGE_REQUIRED", "the password must be changed first");
 		return -1;
 	}
-	if (p->require_mfa && id->kind != AUTH_SHARED_LINK && !id->user_mfa &&
+	if (p->require_mfa && id->kind != AUTH_SHARED_LINK && !id->user_mfa && !id->session_mfa &&
 	    !decide_under_auth(app, r->path, mfa_paths)) {
 		deny(d, 403, "MFA_REQUIRED", "multi-factor authentication must be set up first");
 		return -1;

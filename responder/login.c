@@ -2,6 +2,7 @@
 #include "responder.h"
 
 #include "csrf.h"
+#include "http.h"
 #include "query.h"
 #include "redirect.h"
 #include "reply.h"
@@ -19,10 +20,12 @@
 	"#0002;width:20rem}h1{font-size:1.3rem;margin:0 0 1rem}label{display:block;margin:.8rem 0 " \
 	".2rem}input{width:100%;box-sizing:border-box;padding:.5rem;font:inherit}"                  \
 	"button{margin-top:1.2rem;width:100%;padding:.6rem;font:inherit;background:#2b5fd9;"        \
-	"color:#fff;border:0;border-radius:4px}p.error{color:#b00020;margin:0 0 .5rem}"
+	"color:#fff;border:0;border-radius:4px}p.error{color:#b00020;margin:0 0 .5rem}"             \
+	"a.sso{display:block;text-align:center;padding:.6rem;background:#24292f;color:#fff;"        \
+	"border-radius:4px;text-decoration:none}p.or{text-align:center;color:#666;margin:.8rem 0 0}"
 
 /* Writes s HTML-escaped into out (for attribute values and text). */
-static void login_html_escape(const char *s, char *out, size_t outlen)
+void resp_html_escape(const char *s, char *out, size_t outlen)
 {
 	size_t o = 0;
 
@@ -59,7 +62,7 @@ int resp_login_init(struct resp_app *app)
 }
 
 /* Sends an HTML page with the headers every Postern page carries. */
-static void login_send_page(struct resp_ctx *c, int status, const char *page, size_t n)
+void resp_send_page(struct resp_ctx *c, int status, const char *page, size_t n)
 {
 	char headers[512];
 
@@ -76,18 +79,39 @@ static void login_send_page(struct resp_ctx *c, int status, const char *page, si
 	            strcmp(c->method, "HEAD") == 0 ? "" : page);
 }
 
+/* The "Sign in with ..." link of the login page, when OIDC is set up (empty otherwise). */
+static void login_oidc_button(const struct resp_ctx *c, const char *return_to, char *out,
+                              size_t outlen)
+{
+	char label[6 * 100 + 1], href[REDIRECT_MAX * 3 + 256], hrefh[sizeof href * 6];
+	char *rt;
+
+	out[0] = '\0';
+	if (c->t->app->oidc == NULL || (rt = http_escape(return_to ? return_to : "")) == NULL)
+		return;
+	snprintf(href, sizeof href, "%s/oidc/start%s%s", c->cfg->auth_prefix,
+	         rt[0] ? "?return_to=" : "", rt);
+	free(rt);
+	resp_html_escape(href, hrefh, sizeof hrefh);
+	resp_html_escape(c->cfg->oidc_button_text, label, sizeof label);
+	snprintf(out, outlen,
+	         "<a id=\"oidc\" class=\"sso\" href=\"%s\">%s</a><p class=\"or\">or</p>", hrefh,
+	         label);
+}
+
 static void login_page(struct resp_ctx *c, int status, const char *error, const char *return_to)
 {
-	char rt[REDIRECT_MAX * 6 + 1], action[256], *page;
+	char rt[REDIRECT_MAX * 6 + 1], action[256], sso[REDIRECT_MAX * 18 + 1024], *page;
 	int n;
 
-	login_html_escape(return_to ? return_to : "", rt, sizeof rt);
-	login_html_escape(c->cfg->auth_prefix, action, sizeof action);
+	resp_html_escape(return_to ? return_to : "", rt, sizeof rt);
+	resp_html_escape(c->cfg->auth_prefix, action, sizeof action);
+	login_oidc_button(c, return_to, sso, sizeof sso);
 	n = asprintf(&page,
 	             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
 	             "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
 	             "<title>Sign in</title><style>%s</style></head><body><main>"
-	             "<h1>Sign in</h1>%s%s%s"
+	             "<h1>Sign in</h1>%s%s%s%s"
 	             "<form method=\"post\" action=\"%s/login\">"
 	             "<input type=\"hidden\" name=\"return_to\" value=\"%s\">"
 	             "<label for=\"email\">Email</label>"
@@ -98,24 +122,58 @@ static void login_page(struct resp_ctx *c, int status, const char *error, const 
 	             "autocomplete=\"current-password\" required maxlength=\"72\">"
 	             "<button type=\"submit\">Sign in</button></form></main></body></html>",
 	             LOGIN_STYLE, error ? "<p class=\"error\" role=\"alert\">" : "",
-	             error ? error : "", error ? "</p>" : "", action, rt);
+	             error ? error : "", error ? "</p>" : "", sso, action, rt);
 	if (n < 0) {
 		resp_error(c, 500, "INTERNAL", "out of memory");
 		return;
 	}
-	login_send_page(c, status, page, (size_t)n);
+	resp_send_page(c, status, page, (size_t)n);
 	free(page);
 }
 
 void resp_login_page(struct resp_ctx *c)
 {
-	char rt[REDIRECT_MAX + 1] = "";
+	char rt[REDIRECT_MAX + 1] = "", local[8] = "", *ert;
 
 	/* a return_to that is not safe is dropped here already, so the form never carries it */
 	if (c->query && query_get(c->query, c->query_len, "return_to", rt, sizeof rt) == 1 &&
 	    !redirect_target_ok(rt, c->cfg->origins))
 		rt[0] = '\0';
+	if (c->t->app->oidc != NULL && c->cfg->oidc_auto_launch &&
+	    !(c->query && query_get(c->query, c->query_len, "local", local, sizeof local) == 1) &&
+	    (ert = http_escape(rt)) != NULL) {
+		fcgi_printf(c->req,
+		            "Status: 302 Found\r\nLocation: %s/oidc/start%s%s\r\n"
+		            "Cache-Control: no-store\r\nContent-Length: 0\r\n\r\n",
+		            c->cfg->auth_prefix, ert[0] ? "?return_to=" : "", ert);
+		free(ert);
+		return;
+	}
 	login_page(c, 200, NULL, rt);
+}
+
+void resp_message_page(struct resp_ctx *c, int status, const char *title, const char *message)
+{
+	char t[600], m[6 * 512 + 1], login[256], *page;
+	int n;
+
+	resp_html_escape(title, t, sizeof t);
+	resp_html_escape(message, m, sizeof m);
+	resp_html_escape(c->cfg->login_url, login, sizeof login);
+	n = asprintf(
+	    &page,
+	    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+	    "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+	    "<title>%s</title><style>%s</style></head><body><main><h1>%s</h1>"
+	    "<p class=\"error\" role=\"alert\">%s</p><p><a href=\"%s\">Back to sign-in</a></p>"
+	    "</main></body></html>",
+	    t, LOGIN_STYLE, t, m, login);
+	if (n < 0) {
+		resp_error(c, 500, "INTERNAL", "out of memory");
+		return;
+	}
+	resp_send_page(c, status, page, (size_t)n);
+	free(page);
 }
 
 static void login_refused(struct resp_ctx *c, bool html, int retry_after, const char *return_to)
@@ -153,6 +211,15 @@ static bool login_password_ok(const struct resp_ctx *c, const struct db_login *u
 
 void resp_login_complete(struct resp_ctx *c, const char *user_id, bool mfa, const char *return_to)
 {
+	resp_login_finish(
+	    c,
+	    &(struct db_new_session){ .user_id = user_id, .auth_method = "password", .mfa = mfa },
+	    return_to);
+}
+
+void resp_login_finish(struct resp_ctx *c, const struct db_new_session *s, const char *return_to)
+{
+	const char *user_id = s->user_id;
 	bool html = resp_wants_html(c);
 	char token[CRYPTO_TOKEN_LEN + 1], sid[37], cookies[1024];
 
@@ -172,10 +239,13 @@ void resp_login_complete(struct resp_ctx *c, const char *user_id, bool mfa, cons
 	                       &(struct db_new_session){
 	                           .user_id = user_id,
 	                           .token_hash = hash,
-	                           .auth_method = "password",
-	                           .mfa = mfa,
+	                           .auth_method = s->auth_method,
+	                           .mfa = s->mfa,
 	                           .user_agent = fcgi_param(c->req, "HTTP_USER_AGENT"),
 	                           .ip = resp_client_ip(c),
+	                           .oidc_issuer = s->oidc_issuer,
+	                           .oidc_sid = s->oidc_sid,
+	                           .oidc_id_token = s->oidc_id_token,
 	                       },
 	                       sid, &expires);
 	if (st != DB_OK) {
@@ -218,8 +288,8 @@ static void login_second_step(struct resp_ctx *c, const struct db_login *u, bool
 		crypto_wipe(challenge, sizeof challenge);
 		return;
 	}
-	login_html_escape(return_to, rt, sizeof rt);
-	login_html_escape(c->cfg->auth_prefix, action, sizeof action);
+	resp_html_escape(return_to, rt, sizeof rt);
+	resp_html_escape(c->cfg->auth_prefix, action, sizeof action);
 	n = asprintf(&page,
 	             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
 	             "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
@@ -237,7 +307,7 @@ static void login_second_step(struct resp_ctx *c, const struct db_login *u, bool
 		resp_error(c, 500, "INTERNAL", "out of memory");
 		return;
 	}
-	login_send_page(c, 200, page, (size_t)n);
+	resp_send_page(c, 200, page, (size_t)n);
 	crypto_wipe(page, (size_t)n);
 	free(page);
 }
@@ -295,7 +365,7 @@ out:
 
 void resp_logout(struct resp_ctx *c)
 {
-	char headers[1024];
+	char headers[1024], *provider = NULL;
 	struct credential cred;
 	unsigned char hash[CRYPTO_SHA256_LEN];
 
@@ -310,20 +380,26 @@ void resp_logout(struct resp_ctx *c)
 	if (!cred.malformed && cred.jwt == NULL && cred.token_kind == TOKEN_SESSION) {
 		enum db_status st;
 		crypto_sha256(cred.value, strlen(cred.value), hash);
+		/* an OIDC session also ends at the provider: asked while the session is live */
+		provider = resp_oidc_logout_url(c, hash);
 		st = db_logout_session(c->t->db, hash);
 		crypto_wipe(&cred, sizeof cred);
 		if (st != DB_OK && st != DB_NOT_FOUND) {
+			free(provider);
 			resp_db_error(c, st);
 			return;
 		}
 	}
 	resp_clear_cookies(c, headers, sizeof headers);
-	if (resp_wants_html(c)) /* a sign-out form: back to the login page */
+	if (resp_wants_html(c)) /* a sign-out form: to the provider's logout, or the login page */
 		fcgi_printf(c->req,
 		            "Status: 303 See Other\r\nLocation: %s\r\nCache-Control: no-store\r\n"
-		            "%sContent-Length: 0\r\n\r\n",
-		            c->cfg->login_url, headers);
+		            "Referrer-Policy: no-referrer\r\n%sContent-Length: 0\r\n\r\n",
+		            provider ? provider : c->cfg->login_url, headers);
+	else if (provider != NULL)
+		resp_json(c, 200, headers, json_pack("{s:s}", "logout_url", provider));
 	else
 		fcgi_printf(c->req, "Status: 204 No Content\r\nCache-Control: no-store\r\n%s\r\n",
 		            headers);
+	free(provider);
 }

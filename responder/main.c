@@ -1,5 +1,6 @@
 /* postern-responder: entry point; serves the /auth/ endpoints in the FastCGI RESPONDER role. */
 #include "db.h"
+#include "http.h"
 #include "log.h"
 #include "program.h"
 #include "responder.h"
@@ -31,8 +32,10 @@ static void *resp_start(const struct config *cfg)
 	app->cfg = cfg;
 	json_set_alloc_funcs(resp_json_alloc, resp_json_free);
 	if (site_init(&app->site, cfg) != 0 || resp_login_init(app) != 0 ||
+	    http_global_init() != 0 || resp_oidc_init(app) != 0 ||
 	    resp_housekeeping_start(app) != 0) {
 		log_error("cannot initialise the responder");
+		resp_oidc_fini(app);
 		site_wipe(&app->site);
 		free(app);
 		return NULL;
@@ -45,6 +48,7 @@ static void resp_stop(void *appv)
 	struct resp_app *app = appv;
 
 	resp_housekeeping_stop(app);
+	resp_oidc_fini(app);
 	site_wipe(&app->site);
 	free(app);
 }

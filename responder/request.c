@@ -59,6 +59,15 @@ static const struct resp_route {
 	{ "PATCH", "/api-keys/{id}", resp_keys_update, R_BODY | R_CALLER },
 	{ "DELETE", "/api-keys/{id}", resp_keys_revoke, R_CALLER },
 	{ "POST", "/api-keys/{id}/rotate", resp_keys_rotate, R_CALLER },
+	{ "GET", "/oidc/start", resp_oidc_start, 0 },
+	{ "POST", "/oidc/start", resp_oidc_start_json, R_BODY },
+	{ "GET", "/oidc/callback", resp_oidc_callback, 0 },
+	{ "POST", "/oidc/callback", resp_oidc_callback_json, R_BODY },
+	{ "GET", "/oidc/link", resp_oidc_link_list, R_CALLER | R_SESSION },
+	{ "POST", "/oidc/link", resp_oidc_link_start, R_BODY | R_CALLER | R_SESSION },
+	{ "DELETE", "/oidc/link", resp_oidc_unlink, R_CALLER | R_SESSION },
+	{ "DELETE", "/admin/users/{id}/oidc", resp_oidc_admin_unlink, R_CALLER | R_ADMIN },
+	{ "POST", "/oidc/backchannel-logout", resp_oidc_backchannel_logout, R_BODY },
 };
 
 /* ---- replies -------------------------------------------------------------------------- */
@@ -162,7 +171,7 @@ bool resp_same_site(const struct resp_ctx *c)
 struct resp_setting_want {
 	const char *key;
 	long value;
-	bool found;
+	bool found, on;
 };
 
 static int resp_setting_pick(void *ctx, const char *key, const char *value)
@@ -171,6 +180,7 @@ static int resp_setting_pick(void *ctx, const char *key, const char *value)
 
 	if (strcmp(key, w->key) == 0) {
 		w->value = strtol(value, NULL, 10);
+		w->on = strcmp(value, "on") == 0;
 		w->found = true;
 	}
 	return 0;
@@ -178,13 +188,25 @@ static int resp_setting_pick(void *ctx, const char *key, const char *value)
 
 enum db_status resp_setting(struct resp_ctx *c, const char *key, long *value)
 {
-	struct resp_setting_want w = { key, 0, false };
+	struct resp_setting_want w = { key, 0, false, false };
 	enum db_status st = db_load_settings(c->t->db, resp_setting_pick, &w);
 
 	if (st == DB_OK && !w.found)
 		st = DB_ERROR;
 	if (st == DB_OK)
 		*value = w.value;
+	return st;
+}
+
+enum db_status resp_setting_on(struct resp_ctx *c, const char *key, bool *on)
+{
+	struct resp_setting_want w = { key, 0, false, false };
+	enum db_status st = db_load_settings(c->t->db, resp_setting_pick, &w);
+
+	if (st == DB_OK && !w.found)
+		st = DB_ERROR;
+	if (st == DB_OK)
+		*on = w.on;
 	return st;
 }
 

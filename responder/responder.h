@@ -8,6 +8,7 @@
 #include "db.h"
 #include "fcgi.h"
 #include "identity.h"
+#include "jwk.h"
 #include "path.h"
 #include "site.h"
 
@@ -27,6 +28,8 @@ struct resp_app {
 	pthread_mutex_t hk_lock;
 	pthread_cond_t hk_wake;
 	bool hk_started, hk_stop;
+	/* oidc_provider.c: NULL when OIDC is not configured */
+	struct resp_oidc *oidc;
 };
 
 /* One per worker thread. */
@@ -95,6 +98,31 @@ int resp_login_init(struct resp_app *app);
 /* login.c: a new session for a user who passed every step (cookies, then JSON or a 303 to
  * return_to, which is validated again). */
 void resp_login_complete(struct resp_ctx *c, const char *user_id, bool mfa, const char *return_to);
+/* The same for any sign-in method: s->user_id, auth_method, mfa and the oidc_* fields are
+ * taken; the request's user agent and IP are added. */
+void resp_login_finish(struct resp_ctx *c, const struct db_new_session *s, const char *return_to);
+/* login.c: HTML pages with the login page's style and security headers. */
+void resp_html_escape(const char *s, char *out, size_t outlen);
+void resp_send_page(struct resp_ctx *c, int status, const char *page, size_t n);
+/* A page with a title, an escaped message and a link back to the login page. */
+void resp_message_page(struct resp_ctx *c, int status, const char *title, const char *message);
+/* request.c: a bool setting ("on"/"off") of postern.settings. */
+enum db_status resp_setting_on(struct resp_ctx *c, const char *key, bool *on);
+
+/* oidc_provider.c: the provider's endpoints (a copy, so the cache can change meanwhile) and
+ * key set (a reference: jwks_unref it), fetched on first use and cached. */
+struct resp_oidc_endpoints {
+	char issuer[2049], authorize[2049], token[2049], userinfo[2049], end_session[2049];
+	bool iss_parameter;
+};
+int resp_oidc_init(struct resp_app *app);
+void resp_oidc_fini(struct resp_app *app);
+int resp_oidc_endpoints(struct resp_app *app, struct resp_oidc_endpoints *e);
+/* refresh: a token named a key we lack; refetches unless that was done moments ago. */
+struct jwks *resp_oidc_keys(struct resp_app *app, bool refresh);
+/* oidc.c: where RP-initiated logout sends the browser for an OIDC session (caller frees), or
+ * NULL when the session is not one or the provider has no end_session_endpoint. */
+char *resp_oidc_logout_url(struct resp_ctx *c, const unsigned char session_hash[32]);
 /* account.c: why a new password is refused ("PASSWORD_TOO_SHORT", ...), or NULL; *st reports
  * the common-password lookup. */
 const char *resp_password_problem(struct resp_ctx *c, const char *email, const char *pw,
@@ -144,5 +172,14 @@ void resp_keys_create(struct resp_ctx *c);
 void resp_keys_update(struct resp_ctx *c);
 void resp_keys_rotate(struct resp_ctx *c);
 void resp_keys_revoke(struct resp_ctx *c);
+void resp_oidc_start(struct resp_ctx *c);
+void resp_oidc_start_json(struct resp_ctx *c);
+void resp_oidc_callback(struct resp_ctx *c);
+void resp_oidc_callback_json(struct resp_ctx *c);
+void resp_oidc_link_start(struct resp_ctx *c);
+void resp_oidc_link_list(struct resp_ctx *c);
+void resp_oidc_unlink(struct resp_ctx *c);
+void resp_oidc_admin_unlink(struct resp_ctx *c);
+void resp_oidc_backchannel_logout(struct resp_ctx *c);
 
 #endif
