@@ -178,3 +178,5 @@ def lighttpd(workdir, programs):
 
 # Apache, nginx and the test backends live in their own module.
 from webserver_fixtures import *  # noqa: E402,F401,F403
+# The OIDC sites and providers (tests/idp, hostile_idp.py).
+from oidc_fixtures import hostile, oidc_site, panva  # noqa: E402,F401
