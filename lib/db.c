@@ -373,9 +373,13 @@ fail:
 static bool db_result_means_unavailable(const PGresult *res)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 
 	if (state == NULL)
 		return true; /* no SQLSTATE: libpq lost the connection */
+	/* a bound of ours (53400 "postern: too many ...") refuses the input; the server is fine */
+	if (msg != NULL && strncmp(msg, "postern: ", 9) == 0)
+		return false;
 	/* 08 connection exception, 57014 statement timeout / cancel, 57P0x shutdown, 53 resources */
 	return strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0 ||
 	       strncmp(state, "53", 2) == 0;

@@ -129,3 +129,17 @@ def test_parallel_use_of_one_single_use_token(site):
     with concurrent.futures.ThreadPoolExecutor(10) as pool:
         codes = list(pool.map(lambda _: requests.get(url, timeout=10).status_code, range(30)))
     assert codes.count(200) == 1 and codes.count(401) == 29
+
+
+def test_global_bound_on_pending_single_use_tokens(site):
+    session, _ = pair(site)
+    other = user(site, email="other@example.com")  # others' tokens fill the store, not ours
+    site.db.query("SELECT postern.set_setting('single_use_token_global_limit', '100')")
+    site.db.query("""INSERT INTO postern.single_use_tokens (user_id, token_hash, purpose, path, expires_at)
+                     SELECT %s, sha256(i::text::bytea), 'websocket', '/ws/x', now() + interval '1 minute'
+                       FROM generate_series(1, 100) i""", (other,))
+    r = requests.post(site.url + "/auth/ws-token", headers=bearer(session), json={"path": "/ws/x"},
+                      timeout=10)
+    # a bound of ours, not an outage: the database answered
+    assert r.status_code == 503 and r.json()["code"] == "TOKEN_STORE_FULL", r.text
+    assert requests.get(site.url + "/auth/health", timeout=10).status_code == 200
