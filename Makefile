@@ -154,12 +154,13 @@ format:
 
 # ---- demo ----------------------------------------------------------------------------------
 
-# A private PostgreSQL in ./var/, both programs and lighttpd on 127.0.0.1 protecting demo/site/.
+# A private PostgreSQL in ./var/, both programs and lighttpd on 127.0.0.1 protecting demo/site/;
+# with OIDC=1 also the test OpenID Provider (tests/idp) and sign-in through it.
 # deps first, then the build: with make -j the two must not overlap
 demo:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all
-	@POSTERN_BUILD=$(CURDIR)/$(BUILD) bash demo/demo.sh start
+	@POSTERN_BUILD=$(CURDIR)/$(BUILD) POSTERN_DEMO_OIDC=$(if $(OIDC),1,0) bash demo/demo.sh start
 
 demo-stop:
 	@bash demo/demo.sh stop
@@ -175,6 +176,9 @@ deps:
 	echo "deps: installing with $${sudo:-apt-get as root}:$$missing"; \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing
+	@# the OIDC tests' provider (tests/idp) runs on Node.js; a machine without one gets Debian's
+	@command -v node >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; }
 
 # ---- install -------------------------------------------------------------------------------
 

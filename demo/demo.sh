@@ -3,6 +3,8 @@
 # loopback port, protecting demo/site/. Everything lives in ./var/ (POSTERN_DEMO_VAR).
 #
 #   demo/demo.sh start   start what is not running yet (idempotent), print URL, login, psql
+#                        (POSTERN_DEMO_OIDC=1, or `make demo OIDC=1`: also the test OpenID
+#                        Provider of tests/idp, and the login page's "Sign in with" button)
 #   demo/demo.sh stop    stop everything it started, by pid file; var/ data stays
 #   demo/demo.sh status  what runs
 #
@@ -20,6 +22,8 @@ VAR=${POSTERN_DEMO_VAR:-$REPO/var}
 BUILD=${POSTERN_BUILD:-$REPO/build}
 FIRST_PORT=${POSTERN_DEMO_PORT:-8080}
 ADMIN_EMAIL=admin@example.com
+OIDC=${POSTERN_DEMO_OIDC:-0}
+OIDC_EMAIL=oidc-user@example.com
 PGPORT_DEMO=5432 # only names the socket file; there is no TCP listener
 AZ_ROLE=postern_az
 RS_ROLE=postern_rs
@@ -110,6 +114,10 @@ setup_paths() {
 	LIGHTTPD_LOG=$LOG/lighttpd.log
 	PORT_FILE=$VAR/port
 	PASSWORD_FILE=$VAR/admin-password
+	IDP_PID=$RUN/idp.pid
+	IDP_LOG=$LOG/idp.log
+	IDP_PORT_FILE=$VAR/idp-port
+	IDP_PASSWORD_FILE=$VAR/oidc-password
 	PSQL_CMD="psql -h $PGSOCK -U postgres postern"
 }
 
@@ -239,6 +247,17 @@ database = host=$PGSOCK port=$PGPORT_DEMO dbname=postern user=$role
 cookie_secure = off
 # listen stays empty: spawn-fcgi hands over the socket on fd 0.
 EOF
+			if [ "$name" = responder ] && [ "$OIDC" = 1 ]; then
+				cat <<EOF
+# Sign-in with the demo OpenID Provider (tests/idp, on 127.0.0.1:$IDP_PORT).
+external_url = http://127.0.0.1:$PORT
+oidc_issuer = http://127.0.0.1:$IDP_PORT
+oidc_client_id = postern-demo
+oidc_client_secret_file = oidc-client.secret
+oidc_scopes = openid email profile groups
+oidc_button_text = Sign in with the demo provider
+EOF
+			fi
 		} >"$VAR/postern-$name.conf.tmp"
 		mv "$VAR/postern-$name.conf.tmp" "$VAR/postern-$name.conf"
 		"$BUILD/postern-$name" -c "$VAR/postern-$name.conf" --check-config >"$LOG/$name-check.log" 2>&1 ||
@@ -357,6 +376,63 @@ start_lighttpd() {
 		die "lighttpd did not write $LIGHTTPD_PID" "$LIGHTTPD_LOG"
 }
 
+# ---- the demo OpenID Provider (OIDC=1) ------------------------------------------------------
+
+idp_ready() { curl -s --max-time 2 "http://127.0.0.1:$IDP_PORT/.well-known/openid-configuration" 2>/dev/null | grep -q '"issuer"'; }
+
+start_idp() {
+	local pid password n
+	command -v node >/dev/null || die "node not found: OIDC=1 needs Node.js 20.12 or later"
+	if [ ! -d "$REPO/tests/idp/node_modules/oidc-provider" ]; then
+		say "installing the demo provider's packages (npm ci in tests/idp)"
+		(cd "$REPO/tests/idp" && npm ci --no-audit --no-fund) >"$LOG/npm.log" 2>&1 ||
+			die "npm ci in tests/idp failed" "$LOG/npm.log"
+	fi
+	if [ -s "$IDP_PORT_FILE" ]; then
+		IDP_PORT=$(tr -dc 0-9 <"$IDP_PORT_FILE")
+	else
+		IDP_PORT=$((PORT + 1000))
+		while port_busy "$IDP_PORT"; do IDP_PORT=$((IDP_PORT + 1)); done
+		printf '%s\n' "$IDP_PORT" >"$IDP_PORT_FILE"
+	fi
+	[ -s "$VAR/oidc-client.secret" ] || (umask 077 && openssl rand -hex 24 >"$VAR/oidc-client.secret")
+	[ -s "$IDP_PASSWORD_FILE" ] || (umask 077 && openssl rand -hex 8 >"$IDP_PASSWORD_FILE")
+	chmod 0600 "$VAR/oidc-client.secret" "$IDP_PASSWORD_FILE"
+	if pid=$(live_pid "$IDP_PID" provider.mjs); then
+		say "demo OpenID Provider already running (pid $pid, port $IDP_PORT)"
+		return
+	fi
+	password=$(cat "$IDP_PASSWORD_FILE")
+	(umask 077 && cat >"$VAR/idp.json" <<EOF
+{"port": $IDP_PORT, "issuer": "http://127.0.0.1:$IDP_PORT",
+ "clients": [{"client_id": "postern-demo", "client_secret": "$(cat "$VAR/oidc-client.secret")",
+   "redirect_uris": ["http://127.0.0.1:$PORT/auth/oidc/callback"],
+   "post_logout_redirect_uris": ["http://127.0.0.1:$PORT/"],
+   "backchannel_logout_uri": "http://127.0.0.1:$PORT/auth/oidc/backchannel-logout",
+   "token_endpoint_auth_method": "client_secret_basic", "scope": "openid email profile groups"}],
+ "accounts": [{"sub": "demo-user", "password": "$password", "email": "$OIDC_EMAIL",
+   "email_verified": true, "name": "Demo provider user", "groups": ["demo"]}]}
+EOF
+	)
+	touch "$IDP_LOG"
+	say "starting the demo OpenID Provider on 127.0.0.1:$IDP_PORT (log: $IDP_LOG)"
+	setsid node "$REPO/tests/idp/provider.mjs" "$VAR/idp.json" </dev/null >>"$IDP_LOG" 2>&1 &
+	echo $! >"$IDP_PID"
+	n=150
+	until idp_ready; do
+		live_pid "$IDP_PID" provider.mjs >/dev/null || die "the demo OpenID Provider exited at start" "$IDP_LOG"
+		n=$((n - 1))
+		[ $n -gt 0 ] || die "the demo OpenID Provider did not answer within 15 s" "$IDP_LOG"
+		sleep 0.1
+	done
+}
+
+# its users may sign in at once: a first OIDC login creates the Postern user
+oidc_settings() {
+	psql_run -d postern -c "SELECT postern.set_setting('oidc_auto_register', 'on')" >/dev/null 2>&1 ||
+		die "turning on oidc_auto_register failed"
+}
+
 # ---- commands ----------------------------------------------------------------------------
 
 do_start() {
@@ -373,6 +449,11 @@ do_start() {
 	mkdir -p "$RUN" "$LOG"
 	start_postgres
 	setup_database
+	choose_port # before the configs: OIDC's redirect URI names it
+	if [ "$OIDC" = 1 ]; then
+		start_idp
+		oidc_settings
+	fi
 	write_configs
 	start_program authorizer
 	start_program responder
@@ -391,6 +472,14 @@ Postern demo is running.
   stop:      make demo-stop   (or demo/demo.sh stop; data stays in $VAR)
 
 EOF
+	if [ "$OIDC" = 1 ]; then
+		cat <<EOF
+  OIDC:      "Sign in with the demo provider" on the login page (http://127.0.0.1:$IDP_PORT)
+  provider login:     $OIDC_EMAIL
+  provider password:  $(cat "$IDP_PASSWORD_FILE")   (kept in $IDP_PASSWORD_FILE)
+
+EOF
+	fi
 }
 
 stop_pid() { # PIDFILE WHAT LABEL
@@ -420,6 +509,7 @@ do_stop() {
 	fi
 	setup_paths
 	stop_pid "$LIGHTTPD_PID" lighttpd lighttpd
+	stop_pid "$IDP_PID" provider.mjs "the demo OpenID Provider"
 	local name
 	for name in responder authorizer; do
 		stop_pid "$RUN/$name.pid" "postern-$name" "postern-$name"
@@ -444,6 +534,7 @@ do_status() {
 	for name in authorizer responder; do
 		if pid=$(live_pid "$RUN/$name.pid" "postern-$name"); then say "postern-$name: pid $pid"; else say "postern-$name: stopped"; fi
 	done
+	if pid=$(live_pid "$IDP_PID" provider.mjs); then say "demo OpenID Provider: pid $pid"; fi
 	if [ -f "$PGDATA_DIR/postmaster.pid" ] && pid=$(live_pid "$PGDATA_DIR/postmaster.pid" postgres); then
 		say "PostgreSQL: pid $pid, $PSQL_CMD"
 	else

@@ -167,3 +167,35 @@ def test_demo_fails_loudly_naming_what_failed(demo_env, tmp_path):
     r = run(env, "start")
     assert r.returncode != 0
     assert "FAILED" in r.stderr and "postern-authorizer not found" in r.stderr, r.stderr
+
+
+def test_demo_with_oidc(demo_env):
+    """make demo OIDC=1: the test provider runs too, the login page has its button, and its
+    printed account signs in (creating the Postern user)."""
+    from idp import PanvaIdp, ensure_node_modules
+    ensure_node_modules()
+    env, var = demo_env
+    env = dict(env, POSTERN_DEMO_OIDC="1")
+    r = run(env, "start")
+    assert r.returncode == 0, r.stdout + r.stderr
+    url = printed(r.stdout)["URL"]
+    m = re.search(r"^\s+OIDC:.*\((http://127\.0\.0\.1:\d+)\)$", r.stdout, re.M)
+    login = re.search(r"^\s+provider login:\s+(\S+)", r.stdout, re.M).group(1)
+    password = re.search(r"^\s+provider password:\s+(\S+)", r.stdout, re.M).group(1)
+    assert m and login == "oidc-user@example.com", r.stdout
+    page = requests.get(url + "auth/login", timeout=10).text
+    assert "Sign in with the demo provider" in page
+    idp = PanvaIdp(var, [], [])
+    idp.issuer = m.group(1)
+    s = requests.Session()
+    start = s.get(url + "auth/oidc/start?return_to=/", allow_redirects=False, timeout=10)
+    assert start.status_code == 302, start.text
+    back = idp.login(s, start.headers["Location"], login, password)
+    r = s.get(back, headers={"Accept": "text/html"}, allow_redirects=False, timeout=30)
+    assert (r.status_code, r.headers.get("Location")) == (303, "/"), r.text
+    assert identity(s, url)["REMOTE_USER"] == "oidc-user@example.com"
+    # a second start finds the provider running too
+    r = run(env, "start")
+    assert r.returncode == 0 and r.stdout.count("already running") == 5, r.stdout
+    r = run(env, "stop", timeout=60)
+    assert r.returncode == 0 and "stopping the demo OpenID Provider" in r.stdout, r.stdout
