@@ -166,6 +166,11 @@ static void oidc_begin(struct resp_ctx *c, const struct oidc_begin *b)
 	                          },
 	                          &expires);
 	crypto_wipe(verifier, sizeof verifier);
+	if (st == DB_REFUSED && strcmp(db_refusal_state(c->t->db), "53400") == 0) {
+		reply_error(c->req, 503, "Retry-After: 60\r\n", "TOO_MANY_PENDING_LOGINS",
+		            "too many sign-ins in progress, try again later");
+		return;
+	}
 	if (st != DB_OK) {
 		resp_db_error(c, st);
 		return;

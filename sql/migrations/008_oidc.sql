@@ -21,6 +21,9 @@ CREATE TABLE postern.oidc_logout_jtis (
     PRIMARY KEY (issuer, jti)
 );
 
+-- A sign-in at the provider (password, MFA, consent) can take a while: ten minutes, not five.
+UPDATE postern.settings SET value = '600' WHERE key = 'oidc_state_ttl' AND value = '300';
+
 INSERT INTO postern.settings (key, value, type, min, max, choices, description) VALUES
     ('oidc_link_by_email', 'off', 'bool', NULL, NULL, NULL,
      'On the first OIDC login of an identity, link it to the user with the same email, if the provider says the email is verified'),
@@ -70,8 +73,8 @@ BEGIN
     IF p_user.role IS DISTINCT FROM p_role THEN
         PERFORM postern._check_role(p_role);
         UPDATE postern.users SET role = p_role, updated_at = now() WHERE id = p_user.id;
-        PERFORM postern._audit('user.role', p_user.id, p_user.email, NULL, NULL,
-            jsonb_build_object('from', p_user.role, 'to', p_role, 'by', 'oidc claim'));
+        PERFORM postern._audit('user.set_role', p_user.id, p_user.email, NULL, NULL,
+            jsonb_build_object('old', p_user.role, 'new', p_role, 'by', 'oidc claim'));
     END IF;
 END
 $$;

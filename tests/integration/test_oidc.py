@@ -4,6 +4,7 @@ single use and browser binding, the SPA/mobile variant, linking, RP-initiated an
 back-channel logout."""
 import base64
 import hashlib
+import re
 import secrets
 
 import requests
@@ -21,7 +22,11 @@ def test_code_flow_creates_a_user_and_a_session(oidc_site, panva):
     site = oidc_site.start(panva.issuer, oidc_scopes="openid email profile groups")
     site.setting("oidc_auto_register", "on")
     s = requests.Session()
-    authorize = site.start_login(s, return_to="/app.html")
+    r = s.get(site.url + "/auth/oidc/start?return_to=/app.html", allow_redirects=False, timeout=T)
+    assert re.fullmatch(r"postern_session_oidc=[A-Za-z0-9_-]{43}; Path=/; Max-Age=(59\d|600); "
+                        r"HttpOnly; SameSite=Lax", r.headers["Set-Cookie"]), r.headers["Set-Cookie"]
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+    authorize = site.start_login(s, return_to="/app.html")  # a second tab reuses the binding
     # the authorization request: code flow, PKCE S256, state and nonce, our redirect URI
     p = authorize_params(authorize)
     assert authorize.startswith(panva.issuer + "/auth?")
@@ -30,7 +35,9 @@ def test_code_flow_creates_a_user_and_a_session(oidc_site, panva):
     assert p["scope"] == "openid email profile groups"
     assert len(p["state"]) == 43 and len(p["nonce"]) == 43 and len(p["code_challenge"]) == 43
     # the state is kept only as a hash; the browser got the binding cookie
-    assert site.db.value("SELECT count(*) FROM postern.oidc_states") == 1
+    assert site.db.value("SELECT count(*) FROM postern.oidc_states") == 2
+    assert all(590 <= t <= 600 for (t,) in site.db.query(
+        "SELECT extract(epoch FROM expires_at - now()) FROM postern.oidc_states"))
     assert s.cookies.get("postern_session_oidc") is not None
     back = panva.login(s, authorize, "panva-sub-1", "idp password")
     r = site.callback(s, back, headers={"Accept": "text/html"})
@@ -38,7 +45,7 @@ def test_code_flow_creates_a_user_and_a_session(oidc_site, panva):
     assert r.headers["Location"] == "/app.html"
     assert "postern_session=pst_s_" in r.headers["Set-Cookie"]
     # the state is gone; the user exists, linked to the provider's subject
-    assert site.db.value("SELECT count(*) FROM postern.oidc_states") == 0
+    assert site.db.value("SELECT count(*) FROM postern.oidc_states") == 1  # the other tab's
     uid, email, name, role, pw = site.db.one(
         "SELECT id::text, email, display_name, role, password_hash FROM postern.users")
     assert (email, name, role, pw) == ("oidc@example.com", "Oidc User", "user", None)
@@ -148,7 +155,7 @@ def test_role_from_claim_and_allowed_groups(oidc_site, panva):
     site.db.query("UPDATE postern.users SET role = 'user'")
     s, r = panva_login(site, panva)
     assert site.db.value("SELECT role FROM postern.users") == "admin"
-    assert site.db.value("SELECT count(*) FROM postern.audit_log WHERE event = 'user.role'") == 1
+    assert site.db.value("SELECT count(*) FROM postern.audit_log WHERE event = 'user.set_role'") == 1
     # a user outside the allowed groups is turned away before anything is written
     s, r = panva_login(site, panva, login="panva-sub-2")
     assert r.status_code == 403 and r.json()["code"] == "OIDC_GROUP_DENIED"

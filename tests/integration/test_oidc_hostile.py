@@ -258,3 +258,14 @@ def test_backchannel_needs_a_form(site):
     r = requests.post(site.url + "/auth/oidc/backchannel-logout", data="logout_token=a&logout_token=b",
                       headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=T)
     assert r.status_code == 400
+
+
+def test_pending_sign_ins_are_bounded(site):
+    site.db.query("UPDATE postern.settings SET value = '100' WHERE key = 'oidc_pending_limit'")
+    site.db.query("""INSERT INTO postern.oidc_states (state_hash, nonce, code_verifier, expires_at)
+                     SELECT sha256(i::text::bytea), 'n', 'v', now() + interval '5 minutes'
+                       FROM generate_series(1, 100) i""")
+    r = requests.get(site.url + "/auth/oidc/start", allow_redirects=False, timeout=T)
+    assert r.status_code == 503 and r.json()["code"] == "TOO_MANY_PENDING_LOGINS"
+    assert r.headers["Retry-After"] == "60"
+    assert site.db.value("SELECT count(*) FROM postern.oidc_states") == 100
