@@ -325,15 +325,28 @@ static int db_check_version(struct db *db)
 	return 0;
 }
 
+/* How often a server running one of our statements checks that we are still there. */
+#define DB_CLIENT_CHECK_MS 250
+
 static int db_setup(struct db *db)
 {
-	char timeout[32];
-	const char *values[1] = { timeout };
+	char timeout[32], check[32];
+	const char *values[2] = { timeout, check };
+	/* A program killed while its statement waits (a lock, a slow disk) must not have that
+	 * statement finish and commit after all: a login would leave a session nobody holds.
+	 * PostgreSQL 14+ notices the closed connection within this interval and rolls back. */
+	bool check_ok = PQserverVersion(db->conn) >= 140000;
 	PGresult *res;
 
 	snprintf(timeout, sizeof timeout, "%ld", db->statement_timeout_ms);
-	res = PQexecParams(db->conn, "SELECT pg_catalog.set_config('statement_timeout', $1, false)",
-	                   1, NULL, values, NULL, NULL, 0);
+	snprintf(check, sizeof check, "%d", DB_CLIENT_CHECK_MS);
+	res =
+	    PQexecParams(db->conn,
+	                 check_ok ? "SELECT pg_catalog.set_config('statement_timeout', $1, false), "
+	                            "pg_catalog.set_config('client_connection_check_interval', $2, "
+	                            "false)"
+	                          : "SELECT pg_catalog.set_config('statement_timeout', $1, false)",
+	                 check_ok ? 2 : 1, NULL, values, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		db_log_pq("setting statement_timeout", PQresultErrorMessage(res));
 		PQclear(res);

@@ -46,3 +46,32 @@ def test_no_secret_reaches_a_log(site, pg):
     for name, text in logs.items():
         for secret in secrets_seen:
             assert secret not in text, f"{name} log holds a secret"
+
+
+def test_no_oidc_secret_reaches_a_log(oidc_site, panva, pg):
+    import urllib.parse
+
+    from oidc_fixtures import CLIENT_SECRET
+    site = oidc_site.start(panva.issuer)
+    site.setting("oidc_auto_register", "on")
+    seen = [CLIENT_SECRET, "idp password"]
+    s = requests.Session()
+    authorize = site.start_login(s)
+    q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(authorize).query))
+    seen += [q["state"], q["nonce"], s.cookies.get("postern_session_oidc"),
+             site.db.value("SELECT code_verifier FROM postern.oidc_states")]
+    back = panva.login(s, authorize, "panva-sub-1", "idp password")
+    seen.append(dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(back).query))["code"])
+    r = site.callback(s, back)
+    assert r.status_code == 200, r.text
+    seen += [r.json()["token"], site.db.value("SELECT oidc_id_token FROM postern.sessions")]
+    site.callback(s, back)  # a replay is refused and logged, without the code or state
+    # a logout token too
+    sid = site.db.value("SELECT oidc_sid FROM postern.sessions")
+    panva.backchannel_logout("postern-test", "panva-sub-1", sid)
+    logs = {"responder": site.responder.log(), "authorizer": site.authorizer.log(),
+            "lighttpd": site.web.errors(), "postgresql": pg.log()}
+    assert "back-channel logout revoked 1" in logs["responder"]
+    for name, text in logs.items():
+        for secret in seen:
+            assert secret and secret not in text, f"{name} log holds an OIDC secret"
