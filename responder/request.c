@@ -227,11 +227,8 @@ static int resp_read_body(struct resp_ctx *c)
 		resp_error(c, 413, "BODY_TOO_LARGE", "request body too large");
 		return -1;
 	}
-	if (ct != NULL && strncasecmp(ct, "application/json", 16) == 0)
-		c->body_type = BODY_JSON;
-	else if (ct != NULL && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0)
-		c->body_type = BODY_FORM;
-	else if (n > 0 || ct != NULL) {
+	c->body_type = body_type_of(ct);
+	if (c->body_type == BODY_UNSUPPORTED || (c->body_type == BODY_NONE && n > 0)) {
 		resp_error(c, 415, "UNSUPPORTED_MEDIA_TYPE",
 		           "send application/json or application/x-www-form-urlencoded");
 		return -1;
@@ -244,8 +241,8 @@ static int resp_read_body(struct resp_ctx *c)
 	c->body[n] = '\0';
 	c->body_len = (size_t)n;
 	if (c->body_type == BODY_JSON) {
-		c->json = json_loadb(c->body, c->body_len, JSON_REJECT_DUPLICATES, NULL);
-		if (!json_is_object(c->json)) {
+		c->json = body_parse_json(c->body, c->body_len);
+		if (c->json == NULL) {
 			resp_error(c, 400, "BAD_JSON", "the body must be a JSON object");
 			return -1;
 		}
@@ -260,20 +257,7 @@ json_t *resp_json_field(struct resp_ctx *c, const char *name)
 
 int resp_field(struct resp_ctx *c, const char *name, char *out, size_t outlen)
 {
-	if (c->body_type == BODY_FORM)
-		return query_get(c->body, c->body_len, name, out, outlen);
-	if (c->body_type == BODY_JSON) {
-		json_t *v = json_object_get(c->json, name);
-		size_t l;
-		if (v == NULL || json_is_null(v))
-			return 0;
-		if (!json_is_string(v) || (l = json_string_length(v)) >= outlen ||
-		    memchr(json_string_value(v), '\0', l) != NULL)
-			return -1;
-		memcpy(out, json_string_value(v), l + 1);
-		return 1;
-	}
-	return 0;
+	return body_field(c->body_type, c->body, c->body_len, c->json, name, out, outlen);
 }
 
 /* ---- caller --------------------------------------------------------------------------- */

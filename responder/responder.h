@@ -2,6 +2,7 @@
 #ifndef POSTERN_RESPONDER_H
 #define POSTERN_RESPONDER_H
 
+#include "body.h"
 #include "config.h"
 #include "credential.h"
 #include "crypto.h"
@@ -38,8 +39,6 @@ struct resp_thread {
 	struct db *db;
 };
 
-enum resp_body_type { BODY_NONE, BODY_JSON, BODY_FORM };
-
 /* A request after routing. */
 struct resp_ctx {
 	struct fcgi_req *req;
@@ -52,7 +51,7 @@ struct resp_ctx {
 	size_t query_len;
 	char arg[IDENTITY_UUID_LEN + 1]; /* the {id} of the route, validated as a UUID */
 	/* the body, for routes that take one */
-	enum resp_body_type body_type;
+	enum body_type body_type;
 	char *body;
 	size_t body_len;
 	json_t *json;
