@@ -32,8 +32,8 @@ bool http_url_ok(const char *url)
 	if (u == NULL || url == NULL || strlen(url) > 2048)
 		goto out;
 	for (const char *p = url; *p; p++)
-		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
-			goto out;
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || *p == '#')
+			goto out; /* '#': curl reports no fragment for an empty one */
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0')

@@ -53,20 +53,18 @@ static EVP_PKEY *jwk_rsa(json_t *key, const char **why)
 	OSSL_PARAM_BLD *bld;
 	BIGNUM *bn = NULL, *be = NULL;
 	EVP_PKEY *pkey = NULL;
-	long off = 0;
 
 	if (nl <= 0 || el <= 0) {
 		*why = "an RSA key needs base64url n and e";
 		return NULL;
 	}
-	while (off < nl && n[off] == 0)
-		off++;
-	if ((nl - off) * 8 < JWK_RSA_MIN_BITS) {
+	bn = BN_bin2bn(n, (int)nl, NULL);
+	if (bn != NULL && BN_num_bits(bn) < JWK_RSA_MIN_BITS) {
+		BN_free(bn);
 		*why = NULL; /* too weak to use: skipped, not an error */
 		return NULL;
 	}
 	bld = OSSL_PARAM_BLD_new();
-	bn = BN_bin2bn(n + off, (int)(nl - off), NULL);
 	be = BN_bin2bn(e, (int)el, NULL);
 	if (bld != NULL && bn != NULL && be != NULL &&
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) &&
@@ -202,12 +200,13 @@ int jwks_parse(const char *json, size_t len, struct jwks **out, char *err, size_
 	}
 	json_array_foreach(keys, i, key)
 	{
-		if (set->n == JWKS_MAX_KEYS) {
-			snprintf(err, errlen, "more than %d usable keys", JWKS_MAX_KEYS);
+		int rc = jwk_add(set, key, &why);
+		if (rc < 0) {
+			snprintf(err, errlen, "key %zu: %s", i, why);
 			goto fail;
 		}
-		if (jwk_add(set, key, &why) < 0) {
-			snprintf(err, errlen, "key %zu: %s", i, why);
+		if (rc > 0 && set->n > JWKS_MAX_KEYS) {
+			snprintf(err, errlen, "more than %d usable keys", JWKS_MAX_KEYS);
 			goto fail;
 		}
 	}

@@ -24,7 +24,8 @@ struct jwk {
 struct jwks {
 	int refs;
 	size_t n;
-	struct jwk keys[JWKS_MAX_KEYS];
+	struct jwk
+	    keys[JWKS_MAX_KEYS + 1]; /* one spare: a key past the limit is parsed, then refused */
 };
 
 /* Parses a JWKS document ({"keys": [...]}). Keys that are not for signatures ("use" other than

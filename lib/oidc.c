@@ -178,7 +178,7 @@ const char *oidc_check_id_token(const json_t *claims, const struct oidc_expect *
 		return bad;
 	if (json_object_get(claims, "exp") == NULL)
 		return "exp";
-	if (!json_is_string(nonce) || e->nonce == NULL ||
+	if (!json_is_string(nonce) || e->nonce == NULL || e->nonce[0] == '\0' ||
 	    json_string_length(nonce) != strlen(e->nonce) ||
 	    !crypto_equal(json_string_value(nonce), e->nonce, strlen(e->nonce)))
 		return "nonce";
