@@ -5,6 +5,7 @@
 #include <check.h>
 
 Suite *suite_base64url(void);
+Suite *suite_body(void);
 Suite *suite_cache(void);
 Suite *suite_config(void);
 Suite *suite_cookie(void);
