@@ -14,6 +14,7 @@
 
 #define OIDC_META_TTL 3600 /* seconds the discovery document is used before a refetch */
 #define OIDC_KEYS_TTL 3600 /* ... and the key set */
+#define OIDC_RETRY_GAP 5   /* seconds before a failed discovery fetch is tried again */
 #define OIDC_KEYS_MIN_GAP \
 	10 /* at most one key refetch this often (an unknown kid is cheap to send) */
 
@@ -21,7 +22,8 @@ struct resp_oidc {
 	pthread_mutex_t lock;
 	char discovery_url[2048 + 64];
 	struct oidc_meta meta;
-	long long meta_at; /* 0: never fetched */
+	long long meta_at;        /* 0: never fetched */
+	long long meta_failed_at; /* the last failed fetch, 0 after a good one */
 	struct jwks *keys;
 	long long keys_at, keys_refreshed_at;
 };
@@ -105,6 +107,10 @@ static int oidc_meta_locked(const struct config *cfg, struct resp_oidc *o)
 
 	if (o->meta_at != 0 && now - o->meta_at < OIDC_META_TTL)
 		return 0;
+	/* a provider that just failed is not asked again at once: every worker would queue
+	 * behind the lock for the whole timeout */
+	if (o->meta_failed_at != 0 && now - o->meta_failed_at < OIDC_RETRY_GAP)
+		return o->meta_at != 0 ? 0 : -1;
 	if (oidc_fetch(cfg, o->discovery_url, OIDC_DISCOVERY_MAX, &r, err, sizeof err) == 0) {
 		int rc = oidc_meta_parse(r.body, r.len, cfg->oidc_issuer,
 		                         cfg->oidc_trust_discovery_issuer, &m, err, sizeof err);
@@ -117,10 +123,12 @@ static int oidc_meta_locked(const struct config *cfg, struct resp_oidc *o)
 			oidc_meta_free(&o->meta);
 			o->meta = m;
 			o->meta_at = now;
+			o->meta_failed_at = 0;
 			return 0;
 		}
 	}
 	log_error("oidc: discovery document %s: %s", o->discovery_url, err);
+	o->meta_failed_at = oidc_now(); /* after the timeout, not before it */
 	return o->meta_at != 0 ? 0 : -1;
 }
 

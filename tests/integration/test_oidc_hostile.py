@@ -269,3 +269,22 @@ def test_pending_sign_ins_are_bounded(site):
     assert r.status_code == 503 and r.json()["code"] == "TOO_MANY_PENDING_LOGINS"
     assert r.headers["Retry-After"] == "60"
     assert site.db.value("SELECT count(*) FROM postern.oidc_states") == 100
+
+
+def test_provider_down_then_back(oidc_site):
+    from hostile_idp import HostileIdp
+    idp = HostileIdp()  # its port is reserved, but nothing answers yet
+    try:
+        site = oidc_site.start(idp.issuer)
+        site.setting("oidc_auto_register", "on")
+        for _ in range(3):  # failing fast, not once per worker per timeout
+            r = requests.get(site.url + "/auth/oidc/start", allow_redirects=False, timeout=T)
+            assert r.status_code == 502 and r.json()["code"] == "OIDC_PROVIDER_UNAVAILABLE"
+        assert site.responder.log().count("oidc: discovery document") == 1
+        idp.start()
+        servers.wait_for(lambda: requests.get(site.url + "/auth/oidc/start", allow_redirects=False,
+                                              timeout=T).status_code == 302,
+                         timeout=15, what="the provider to be found again")
+        assert hostile_login(site, idp)[1].status_code == 200
+    finally:
+        idp.stop()
