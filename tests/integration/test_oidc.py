@@ -353,3 +353,27 @@ def test_sign_in_with_the_provider_in_a_browser(oidc_site, panva, browser):
     wait_title(browser, "Protected app")
     assert browser.current_url == site.url + "/app.html"
     assert site.db.value("SELECT auth_method FROM postern.sessions WHERE revoked_at IS NULL") == "oidc"
+
+
+def test_public_client_with_pkce_alone(oidc_site, workdir):
+    """oidc_token_auth = none: no client secret anywhere; the code is redeemed with the PKCE
+    verifier and the client id alone."""
+    import os
+
+    from idp import PanvaIdp, ensure_node_modules
+    from oidc_fixtures import ACCOUNT
+    ensure_node_modules()
+    d = os.path.join(workdir, "public-idp")
+    os.mkdir(d)
+    idp = PanvaIdp(d, clients=[{
+        "client_id": CLIENT_ID, "token_endpoint_auth_method": "none",
+        "redirect_uris": [oidc_site.redirect_uri], "grant_types": ["authorization_code"],
+        "response_types": ["code"]}], accounts=[ACCOUNT]).start()
+    try:
+        site = oidc_site.start(idp.issuer, oidc_token_auth="none", oidc_client_secret_file=None)
+        site.setting("oidc_auto_register", "on")
+        s, r = panva_login(site, idp)
+        assert r.status_code == 200, r.text
+        assert site.db.value("SELECT auth_method FROM postern.sessions") == "oidc"
+    finally:
+        idp.stop()

@@ -63,6 +63,28 @@ static const struct {
 	{ "auth_prefix = /a/../b\n",
 	  "t.conf:1: auth_prefix: only letters, digits, '-', '_', '.' and "
 	  "single '/' between segments are allowed, got \"/a/../b\"\n" },
+	/* OIDC keys */
+	{ "oidc_issuer = https://id.example/realms/main\n", "" },
+	{ "oidc_issuer = http://127.0.0.1:8080\n", "" },
+	{ "oidc_issuer = http://id.example\n",
+	  "t.conf:1: oidc_issuer: expected an https URL (http only for a loopback address), got "
+	  "\"http://id.example\"\n" },
+	{ "external_url = https://app.example/path\n",
+	  "t.conf:1: external_url: expected an origin like https://app.example.com (lower-case, no "
+	  "path; http only for a loopback address), got \"https://app.example/path\"\n" },
+	{ "oidc_scopes = email profile\n",
+	  "t.conf:1: oidc_scopes: the scopes must include openid, got \"email profile\"\n" },
+	{ "oidc_algorithms = RS256 HS256\n",
+	  "t.conf:1: oidc_algorithms: \"HS256\" is not one of RS256 RS384 RS512 PS256 PS384 PS512 "
+	  "ES256 ES384\n" },
+	{ "oidc_role_map = admins staff=user\n",
+	  "t.conf:1: oidc_role_map: \"admins\" is not claim-value=role\n" },
+	{ "oidc_email_claim = e\"mail\n",
+	  "t.conf:1: oidc_email_claim: expected a claim name (letters, digits, _ - . : /; at most "
+	  "100), got \"e\"mail\"\n" },
+	{ "oidc_token_auth = private_key_jwt\n",
+	  "t.conf:1: oidc_token_auth: expected one of client_secret_basic|client_secret_post|none, "
+	  "got \"private_key_jwt\"\n" },
 	/* every problem is reported, each with its line */
 	{ "threads = x\n# fine\nlog_level = no\n",
 	  "t.conf:1: threads: expected an integer from 1 to 256, got \"x\"\n"
@@ -208,6 +230,60 @@ START_TEST(test_load_and_secrets)
 }
 END_TEST
 
+/* With oidc_issuer set, what OIDC needs is checked when the file is loaded. */
+START_TEST(test_oidc_needs)
+{
+	const char *dir = test_tmpdir();
+	char conf[512], err[CONFIG_ERR_MAX], want[2048];
+	struct config cfg;
+
+	test_write_file(dir, "server.key", KEY, 0600);
+	test_write_file(dir, "client.secret", "s3cret\n", 0600);
+	snprintf(conf, sizeof conf, "%s",
+	         test_write_file(dir, "p.conf",
+	                         "server_key_file = server.key\n"
+	                         "oidc_issuer = https://id.example\n"
+	                         "oidc_role_claim = groups\n",
+	                         0644));
+	ck_assert_int_eq(config_init(&cfg), 0);
+	ck_assert_int_eq(config_load(&cfg, conf, err, sizeof err), -1);
+	snprintf(
+	    want, sizeof want,
+	    "%s:2: external_url: required with oidc_issuer (the redirect URI is built from it)\n"
+	    "%s:2: oidc_client_id: required with oidc_issuer\n"
+	    "%s:2: oidc_client_secret_file: required unless oidc_token_auth = none\n"
+	    "%s:3: oidc_role_map: set it together with oidc_role_claim\n",
+	    conf, conf, conf, conf);
+	ck_assert_str_eq(err, want);
+	config_free(&cfg);
+
+	test_write_file(dir, "p.conf",
+	                "server_key_file = server.key\noidc_issuer = https://id.example\n"
+	                "external_url = https://app.example\noidc_client_id = postern\n"
+	                "oidc_client_secret_file = client.secret\n",
+	                0644);
+	ck_assert_int_eq(config_init(&cfg), 0);
+	ck_assert_int_eq(config_load(&cfg, conf, err, sizeof err), 0);
+	ck_assert_mem_eq(cfg.oidc_client_secret_file.data, "s3cret", 6);
+	config_free(&cfg);
+
+	/* a public client has no secret */
+	test_write_file(dir, "p.conf",
+	                "server_key_file = server.key\noidc_issuer = https://id.example\n"
+	                "external_url = https://app.example\noidc_client_id = postern\n"
+	                "oidc_client_secret_file = client.secret\noidc_token_auth = none\n",
+	                0644);
+	ck_assert_int_eq(config_init(&cfg), 0);
+	ck_assert_int_eq(config_load(&cfg, conf, err, sizeof err), -1);
+	snprintf(want, sizeof want,
+	         "%s:6: oidc_client_secret_file: not used with oidc_token_auth = none: remove one "
+	         "of them\n",
+	         conf);
+	ck_assert_str_eq(err, want);
+	config_free(&cfg);
+}
+END_TEST
+
 static char *capture(void (*fn)(FILE *, const struct config *), const struct config *cfg)
 {
 	char *buf = NULL;
@@ -291,6 +367,7 @@ Suite *suite_config(void)
 	tcase_add_test(tc, test_values);
 	tcase_add_test(tc, test_binary_and_oversized);
 	tcase_add_test(tc, test_load_and_secrets);
+	tcase_add_test(tc, test_oidc_needs);
 	tcase_add_test(tc, test_print_masks_secrets);
 	tcase_add_test(tc, test_example_file);
 	suite_add_tcase(s, tc);
