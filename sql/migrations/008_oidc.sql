@@ -47,7 +47,7 @@ BEGIN
                                      browser_hash, link_user_id, expires_at)
     VALUES (p_state_hash, p_nonce, p_code_verifier, p_code_challenge, left(p_return_to, 2048),
             p_browser_hash, p_link_user_id, exp);
-    RETURN extract(epoch FROM exp)::bigint;
+    RETURN floor(extract(epoch FROM exp))::bigint;  -- never past the real expiry
 END
 $$;
 

@@ -27,7 +27,10 @@ UNKNOWN_ROLE = 3
 
 @pytest.fixture(params=PROGRAMS)
 def program(request, programs):
-    return programs(request.param)
+    p = programs(request.param)
+    if p.name == "authorizer":  # until its rules are loaded it answers 503 to everything
+        servers.wait_for(lambda: "rules loaded" in p.log(), what="rules loaded")
+    return p
 
 
 def normal_params(program):
