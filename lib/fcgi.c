@@ -201,6 +201,17 @@ enum fcgi_role fcgi_req_role(const struct fcgi_req *req)
 	return req->role;
 }
 
+struct fcgi_req *fcgi_req_from_env(char **envp, enum fcgi_role role)
+{
+	struct fcgi_req *r = calloc(1, sizeof *r);
+
+	if (r != NULL) {
+		r->fx.envp = envp;
+		r->role = role;
+	}
+	return r;
+}
+
 const char *fcgi_param(const struct fcgi_req *req, const char *name)
 {
 	return FCGX_GetParam(name, req->fx.envp);

@@ -38,6 +38,10 @@ int fcgi_listen_open(const char *spec, int *fd, char *err, size_t errlen);
  * workers, then lets requests in flight finish (up to a grace period). Returns 0 or -1. */
 int fcgi_serve(const struct fcgi_server *srv);
 
+/* A request that has only parameters (envp: "NAME=value" strings, NULL-terminated, kept by
+ * the caller), no streams: for tests and fuzzing of what reads parameters. free() it. */
+struct fcgi_req *fcgi_req_from_env(char **envp, enum fcgi_role role);
+
 enum fcgi_role fcgi_req_role(const struct fcgi_req *req);
 /* A FastCGI parameter (e.g. "REQUEST_URI", "HTTP_COOKIE"), or NULL. */
 const char *fcgi_param(const struct fcgi_req *req, const char *name);
