@@ -186,13 +186,22 @@ static int resp_setting_pick(void *ctx, const char *key, const char *value)
 	return 0;
 }
 
+/* The setting called key (DB_ERROR if there is none). */
+static enum db_status resp_setting_find(struct resp_ctx *c, const char *key,
+                                        struct resp_setting_want *w)
+{
+	enum db_status st;
+
+	*w = (struct resp_setting_want){ .key = key };
+	st = db_load_settings(c->t->db, resp_setting_pick, w);
+	return st == DB_OK && !w->found ? DB_ERROR : st;
+}
+
 enum db_status resp_setting(struct resp_ctx *c, const char *key, long *value)
 {
-	struct resp_setting_want w = { key, 0, false, false };
-	enum db_status st = db_load_settings(c->t->db, resp_setting_pick, &w);
+	struct resp_setting_want w;
+	enum db_status st = resp_setting_find(c, key, &w);
 
-	if (st == DB_OK && !w.found)
-		st = DB_ERROR;
 	if (st == DB_OK)
 		*value = w.value;
 	return st;
@@ -200,11 +209,9 @@ enum db_status resp_setting(struct resp_ctx *c, const char *key, long *value)
 
 enum db_status resp_setting_on(struct resp_ctx *c, const char *key, bool *on)
 {
-	struct resp_setting_want w = { key, 0, false, false };
-	enum db_status st = db_load_settings(c->t->db, resp_setting_pick, &w);
+	struct resp_setting_want w;
+	enum db_status st = resp_setting_find(c, key, &w);
 
-	if (st == DB_OK && !w.found)
-		st = DB_ERROR;
 	if (st == DB_OK)
 		*on = w.on;
 	return st;
