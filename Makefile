@@ -48,6 +48,7 @@ RESP_BIN   := $(BUILD)/postern-responder
 UNIT_BIN   := $(BUILD)/unit-tests
 ALLOW_ALL  := $(BUILD)/allow-all
 REPLAY_BINS := $(patsubst %,$(BUILD)/replay-%,$(FUZZ_NAMES))
+DECIDE_BENCH := $(BUILD)/decide-bench
 
 # Debian packages: what building needs, and what the tests need on top.
 DEB_BUILD  := build-essential pkg-config libfcgi-dev libjwt-dev libjansson-dev libpq-dev \
@@ -56,9 +57,12 @@ DEB_TEST   := check postgresql postgresql-contrib lighttpd spawn-fcgi python3-py
               python3-requests python3-psycopg2 cppcheck clang-format clang libclang-rt-14-dev \
               curl procps util-linux valgrind apache2 libapache2-mod-fcgid nginx fcgiwrap \
               lighttpd-modules-lua chromium chromium-driver python3-selenium systemd
+# ... and what `make bench` needs on top of both (tests/bench/run.py).
+DEB_BENCH  := postgresql postgresql-contrib lighttpd spawn-fcgi nginx apache2 \
+              libapache2-mod-auth-openidc wrk python3-requests python3-psycopg2 procps
 
 .PHONY: all test check-all unit integration fuzz-replay fuzz sanitize valgrind lint format deps \
-        deps-build install clean docs-check demo demo-stop
+        deps-build install clean docs-check demo demo-stop bench
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -86,6 +90,11 @@ $(UNIT_BIN): $(call obj,$(UNIT_SRC)) $(LIBPOSTERN)
 # The trivial allow-all authorizer: web-server wiring tests and benchmark case B.
 $(ALLOW_ALL): $(BUILD)/obj/tests/bench/allow_all.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The in-process microbenchmark of authz_decide (cache hits): the authorizer's objects but
+# main.o; the activity writes are wrapped (counted, not sent), so it needs no database.
+$(DECIDE_BENCH): $(BUILD)/obj/tests/bench/decide_bench.o $(filter-out $(BUILD)/obj/authorizer/main.o,$(call obj,$(AUTHZ_SRC))) $(LIBPOSTERN)
+	$(CC) $(ALL_LDFLAGS) -Wl,--wrap=db_touch_session,--wrap=db_touch_api_key -o $@ $^ $(PKG_LIBS)
 
 # Corpus replay: each fuzz target linked with a plain main() that feeds it every corpus file.
 $(BUILD)/replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay.o $(LIBPOSTERN)
@@ -151,6 +160,20 @@ lint:
 
 format:
 	clang-format -i $(C_FILES)
+
+# ---- benchmark -----------------------------------------------------------------------------
+
+# make bench: deps (DEB_BUILD and DEB_BENCH: the test list is not needed), the build, then
+# tests/bench/run.py (README: Performance).
+# Knobs: BENCH_SECONDS (per wrk run, default 5), BENCH_ROUNDS (default 3), BENCH_CASES
+# (e.g. A,B,C), BENCH_ARGS (any other run.py option, e.g. --study or --threads 8).
+BENCH_SECONDS ?= 5
+BENCH_ROUNDS  ?= 3
+bench:
+	@$(MAKE) --no-print-directory deps DEB_TEST="$(DEB_BENCH)"
+	@$(MAKE) --no-print-directory all $(ALLOW_ALL) $(DECIDE_BENCH)
+	POSTERN_BUILD=$(CURDIR)/$(BUILD) $(PYTHON) tests/bench/run.py --seconds $(BENCH_SECONDS) \
+	  --rounds $(BENCH_ROUNDS) $(if $(BENCH_CASES),--cases $(BENCH_CASES)) $(BENCH_ARGS)
 
 # ---- demo ----------------------------------------------------------------------------------
 
