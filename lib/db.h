@@ -15,7 +15,7 @@ enum db_status {
 };
 
 /* The schema version (sql/migrations) this build needs; checked on every new connection. */
-#define DB_SCHEMA_VERSION 9
+#define DB_SCHEMA_VERSION 10
 
 struct db_opts {
 	const char *conninfo;

@@ -81,10 +81,16 @@ SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 9) AS po
 \ir migrations/009_attempts.sql
 \endif
 
+-- Migration 010: the credential lookups in plpgsql (plans kept per connection).
+SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 10) AS postern_need_010 \gset
+\if :postern_need_010
+\ir migrations/010_lookups.sql
+\endif
+
 -- Add later migrations here, in order, exactly like the ones above:
--- SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 10) AS postern_need_010 \gset
--- \if :postern_need_010
--- \ir migrations/010_something.sql
+-- SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 11) AS postern_need_011 \gset
+-- \if :postern_need_011
+-- \ir migrations/011_something.sql
 -- \endif
 
 RESET client_min_messages;
