@@ -107,8 +107,9 @@ void stats_init(struct authz_stats *s);
 void stats_count(struct authz_stats *s, const struct decision *d, enum fcgi_role role);
 char *stats_json(struct authz_app *app); /* caller frees */
 
-/* touch.c: whether this process should record activity of a session or API key now (at most
- * once a minute per id, per process). */
-bool touch_due(const char *id, long long now);
+/* touch.c: records the use of a session or API key (at most once a minute per id, per
+ * process) for the listener thread, which writes it with touch_flush on its connection. */
+void touch_record(bool api_key, const char *id, long long now);
+void touch_flush(struct db *db);
 
 #endif

@@ -261,10 +261,10 @@ static void decide_with_policy(struct authz_thread *t, const struct authz_reques
 		return;
 	d->allow = true;
 	d->status = 200;
-	if (decide_has_session(&d->id) && touch_due(d->id.session_id, (long long)time(NULL)))
-		db_touch_session(t->db, d->id.session_id);
-	else if (d->id.kind == AUTH_API_KEY && touch_due(d->id.key_id, (long long)time(NULL)))
-		db_touch_api_key(t->db, d->id.key_id);
+	if (decide_has_session(&d->id))
+		touch_record(false, d->id.session_id, (long long)time(NULL));
+	else if (d->id.kind == AUTH_API_KEY)
+		touch_record(true, d->id.key_id, (long long)time(NULL));
 }
 
 void authz_decide(struct authz_thread *t, const struct authz_request *r, struct decision *d)

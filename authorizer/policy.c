@@ -197,6 +197,7 @@ static void *policy_listener_main(void *arg)
 			policy_reload(app, db);
 		}
 		policy_report(app, db, &last_report);
+		touch_flush(db);
 		rc = db_wait_notify(db, 250, payload, sizeof payload);
 		if (rc == DB_UNAVAILABLE) {
 			log_warn("rules: listener connection lost; reconnecting");
@@ -208,6 +209,7 @@ static void *policy_listener_main(void *arg)
 	}
 	last_report = 0; /* the final counts of this process */
 	policy_report(app, db, &last_report);
+	touch_flush(db);
 	db_close(db);
 	return NULL;
 }

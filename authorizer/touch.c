@@ -1,16 +1,28 @@
-/* touch: per-process throttle of session and API-key activity writes (one a minute per id). */
+/* touch: session and API-key activity — throttled per process to one write a minute per id,
+ * and written by the listener thread, off the request path. */
 #include "authorizer.h"
+
+#include "log.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #define TOUCH_SLOTS 4096
 #define TOUCH_INTERVAL 60
+#define TOUCH_QUEUE 4096 /* writes waiting for the listener (it flushes every 250 ms) */
+
+struct touch_item {
+	char id[IDENTITY_UUID_LEN + 1];
+	bool api_key;
+};
 
 static struct {
 	char id[IDENTITY_UUID_LEN + 1];
 	long long at;
 } touch_slots[TOUCH_SLOTS];
+static struct touch_item touch_queue[TOUCH_QUEUE];
+static size_t touch_queued;
+static unsigned long touch_dropped;
 static pthread_mutex_t touch_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static unsigned touch_hash(const char *s)
@@ -22,18 +34,55 @@ static unsigned touch_hash(const char *s)
 	return h % TOUCH_SLOTS;
 }
 
-/* A colliding id just overwrites the slot: the cost is an extra (throttled in SQL) write. */
-bool touch_due(const char *id, long long now)
+/* With touch_lock held. A colliding id just overwrites the slot: the cost is an extra
+ * (throttled in SQL as well) write. */
+static bool touch_due(unsigned i, const char *id, long long now)
+{
+	if (strcmp(touch_slots[i].id, id) == 0 && now - touch_slots[i].at < TOUCH_INTERVAL)
+		return false;
+	snprintf(touch_slots[i].id, sizeof touch_slots[i].id, "%s", id);
+	touch_slots[i].at = now;
+	return true;
+}
+
+void touch_record(bool api_key, const char *id, long long now)
 {
 	unsigned i = touch_hash(id);
-	bool due;
 
 	pthread_mutex_lock(&touch_lock);
-	due = strcmp(touch_slots[i].id, id) != 0 || now - touch_slots[i].at >= TOUCH_INTERVAL;
-	if (due) {
-		snprintf(touch_slots[i].id, sizeof touch_slots[i].id, "%s", id);
-		touch_slots[i].at = now;
+	if (touch_due(i, id, now)) {
+		if (touch_queued < TOUCH_QUEUE) {
+			struct touch_item *q = &touch_queue[touch_queued++];
+			snprintf(q->id, sizeof q->id, "%s", id);
+			q->api_key = api_key;
+		} else {
+			/* the database is slower than the traffic: skip it, and try at the next use */
+			touch_slots[i].at = 0;
+			touch_dropped++;
+		}
 	}
 	pthread_mutex_unlock(&touch_lock);
-	return due;
+}
+
+void touch_flush(struct db *db)
+{
+	static struct touch_item batch[TOUCH_QUEUE]; /* the listener thread's alone */
+	unsigned long dropped;
+	size_t n;
+
+	pthread_mutex_lock(&touch_lock);
+	n = touch_queued;
+	memcpy(batch, touch_queue, n * sizeof batch[0]);
+	touch_queued = 0;
+	dropped = touch_dropped;
+	touch_dropped = 0;
+	pthread_mutex_unlock(&touch_lock);
+	if (dropped > 0)
+		log_warn("touch: %lu activity writes skipped (queue full)", dropped);
+	for (size_t i = 0; i < n; i++) {
+		enum db_status st = batch[i].api_key ? db_touch_api_key(db, batch[i].id)
+		                                     : db_touch_session(db, batch[i].id);
+		if (st == DB_UNAVAILABLE)
+			break; /* the next use of those credentials queues them again after a minute */
+	}
 }

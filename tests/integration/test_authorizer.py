@@ -97,6 +97,21 @@ def test_session_cookie_allows_with_identity(authz):
         "postern_session_id": sid, "postern_permissions": "all", "postern_mfa": "off"}
 
 
+def test_activity_is_written_once_a_minute_off_the_request_path(authz):
+    uid = authz.user("act@example.com")
+    token, sid = authz.session(uid, last_seen_at="now() - interval '1 hour'")
+    for _ in range(5):
+        assert authz.ask("/x", headers=cookie(token))[0] == 200
+    servers.eventually(lambda: authz.db.value(
+        "SELECT last_seen_at > now() - interval '1 minute' FROM postern.sessions"),
+        lambda seen: seen is True, what="the session's activity to be written")
+    # five uses, one write: the next ones within the minute are not even queued
+    authz.db.query("UPDATE postern.sessions SET last_seen_at = now() - interval '1 hour'")
+    assert authz.ask("/x", headers=cookie(token))[0] == 200
+    assert authz.db.value("SELECT last_seen_at < now() - interval '59 minutes' "
+                          "FROM postern.sessions") is True
+
+
 def test_bearer_session_token(authz):
     uid = authz.user("bob@example.com")
     token, sid = authz.session(uid)
@@ -210,8 +225,10 @@ def test_api_key_scopes_and_rules(authz):
     assert identity(headers)["postern_key_id"] == str(kid)
     assert identity(headers)["postern_permissions"] == "album.read"
     assert "postern_session_id" not in identity(headers)
-    assert authz.db.value("SELECT last_used_at > now() - interval '1 minute' "
-                          "FROM postern.api_keys") is True
+    # the listener thread writes the use, off the request path
+    servers.eventually(lambda: authz.db.value("SELECT last_used_at > now() - interval '1 minute' "
+                                              "FROM postern.api_keys"),
+                       lambda used: used is True, what="the key's last use to be written")
     status, _, body = authz.ask("/albums/1", "POST", headers={"X-Api-Key": key})
     assert status == 403 and b'"code":"FORBIDDEN"' in body
     status, _, body = authz.ask("/nokeys/x", headers={"X-Api-Key": key})
