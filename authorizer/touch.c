@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define TOUCH_SLOTS 4096
 #define TOUCH_INTERVAL 60
@@ -66,7 +67,9 @@ void touch_record(bool api_key, const char *id, long long now)
 
 void touch_flush(struct db *db)
 {
-	static struct touch_item batch[TOUCH_QUEUE]; /* the listener thread's alone */
+	static struct touch_item batch[TOUCH_QUEUE]; /* the listener thread's alone, like these */
+	static unsigned long touch_skipped;
+	static time_t touch_warned;
 	unsigned long dropped;
 	size_t n;
 
@@ -77,8 +80,12 @@ void touch_flush(struct db *db)
 	dropped = touch_dropped;
 	touch_dropped = 0;
 	pthread_mutex_unlock(&touch_lock);
-	if (dropped > 0)
-		log_warn("touch: %lu activity writes skipped (queue full)", dropped);
+	touch_skipped += dropped;
+	if (touch_skipped > 0 && time(NULL) - touch_warned >= 60) { /* a line a minute at most */
+		log_warn("touch: %lu activity writes skipped (queue full)", touch_skipped);
+		touch_skipped = 0;
+		touch_warned = time(NULL);
+	}
 	for (size_t i = 0; i < n; i++) {
 		enum db_status st = batch[i].api_key ? db_touch_api_key(db, batch[i].id)
 		                                     : db_touch_session(db, batch[i].id);
