@@ -87,7 +87,7 @@ static int http_run(const struct http_opts *o, const char *url, const char *form
 	CURL *h;
 	struct curl_slist *headers = NULL;
 	struct http_sink sink = { .r = r, .max = o->max_body };
-	char auth[4096];
+	char *auth = NULL;
 	CURLcode rc;
 
 	memset(r, 0, sizeof *r);
@@ -102,10 +102,11 @@ static int http_run(const struct http_opts *o, const char *url, const char *form
 		return -1;
 	}
 	headers = curl_slist_append(headers, "Accept: application/json");
-	if (bearer != NULL) {
-		snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
+	/* access tokens can be long (a JWT with many roles): never truncated */
+	if (bearer != NULL && asprintf(&auth, "Authorization: Bearer %s", bearer) >= 0) {
 		headers = curl_slist_append(headers, auth);
-		memset(auth, 0, sizeof auth);
+		memset(auth, 0, strlen(auth));
+		free(auth);
 	}
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
