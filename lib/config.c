@@ -7,6 +7,7 @@
 #include "http.h"
 #include "jws.h"
 #include "oidc.h"
+#include "words.h"
 #include "log.h"
 
 #include <errno.h>
@@ -394,19 +395,12 @@ int config_check_opt_url(const char *value, char *err, size_t errlen)
 
 int config_check_scopes(const char *value, char *err, size_t errlen)
 {
-	bool openid = false;
-
-	for (const char *p = value + strspn(value, " "); *p; p += strspn(p, " ")) {
-		size_t w = strcspn(p, " ");
-		for (size_t i = 0; i < w; i++)
-			if (p[i] < 0x21 || p[i] > 0x7e || p[i] == '"' || p[i] == '\\') {
-				snprintf(err, errlen, "a scope is printable ASCII without quotes");
-				return -1;
-			}
-		openid |= w == 6 && strncmp(p, "openid", 6) == 0;
-		p += w;
-	}
-	if (!openid) {
+	for (const char *p = value; *p; p++)
+		if (*p != ' ' && (*p < 0x21 || *p > 0x7e || *p == '"' || *p == '\\')) {
+			snprintf(err, errlen, "a scope is printable ASCII without quotes");
+			return -1;
+		}
+	if (!words_has(value, "openid", 6, false)) {
 		snprintf(err, errlen, "the scopes must include openid, got \"%.200s\"", value);
 		return -1;
 	}

@@ -2,6 +2,7 @@
 #include "csrf.h"
 
 #include "crypto.h"
+#include "words.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -31,17 +32,7 @@ bool csrf_token_matches(const unsigned char key[32], const char *session_id, con
 
 static bool csrf_origin_listed(const char *origin, const char *origins)
 {
-	size_t ol = strlen(origin);
-
-	for (const char *p = origins; *p;) {
-		size_t l = strcspn(p, " ");
-		if (l == ol && memcmp(p, origin, l) == 0)
-			return true;
-		p += l;
-		while (*p == ' ')
-			p++;
-	}
-	return false;
+	return words_has(origins, origin, strlen(origin), false);
 }
 
 bool csrf_same_site_ok(const char *sec_fetch_site, const char *origin, const char *own_origin,

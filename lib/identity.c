@@ -1,6 +1,8 @@
 /* identity: who a verified credential speaks for, as both programs pass it around. */
 #include "identity.h"
 
+#include "words.h"
+
 #include <jansson.h>
 #include <string.h>
 
@@ -17,25 +19,10 @@ const char *identity_kind_name(enum auth_kind kind)
 	return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "none";
 }
 
-static bool identity_list_has(const char *list, const char *word)
-{
-	size_t wl = strlen(word);
-
-	for (const char *p = list; *p;) {
-		size_t l = strcspn(p, " ");
-		if (l == wl && memcmp(p, word, l) == 0)
-			return true;
-		p += l;
-		while (*p == ' ')
-			p++;
-	}
-	return false;
-}
-
 bool identity_has_permission(const struct identity *id, const char *perm)
 {
-	return identity_list_has(id->permissions, "all") ||
-	       identity_list_has(id->permissions, perm);
+	return words_has(id->permissions, "all", 3, false) ||
+	       words_has(id->permissions, perm, strlen(perm), false);
 }
 
 static json_t *identity_json_text(const char *s)
@@ -48,17 +35,12 @@ char *identity_to_json(const struct identity *id)
 	json_t *perms = json_array();
 	json_t *o;
 	char *out;
+	size_t l;
 
 	if (perms == NULL)
 		return NULL;
-	for (const char *p = id->permissions; *p;) {
-		size_t l = strcspn(p, " ");
-		if (l > 0)
-			json_array_append_new(perms, json_stringn(p, l));
-		p += l;
-		while (*p == ' ')
-			p++;
-	}
+	for (const char *p = id->permissions, *w; words_next(&p, &w, &l);)
+		json_array_append_new(perms, json_stringn(w, l));
 	o = json_pack("{s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:b}", "user_id",
 	              identity_json_text(id->user_id), "email", identity_json_text(id->email),
 	              "role", identity_json_text(id->role), "auth", identity_kind_name(id->kind),

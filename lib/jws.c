@@ -2,6 +2,7 @@
 #include "jws.h"
 
 #include "base64url.h"
+#include "words.h"
 
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
@@ -31,21 +32,6 @@ static const struct jws_alg {
 	{ "ES384", "SHA384", JWK_EC_P384, false, 48 },
 };
 
-/* Whether word is one of the space-separated words of list. */
-static bool jws_in_list(const char *list, const char *word, bool nocase)
-{
-	size_t n = strlen(word);
-
-	for (const char *p = list; *p;) {
-		size_t w = strcspn(p, " ");
-		if (w == n && (nocase ? strncasecmp(p, word, n) : strncmp(p, word, n)) == 0)
-			return true;
-		p += w;
-		p += strspn(p, " ");
-	}
-	return false;
-}
-
 static const struct jws_alg *jws_alg_find(const char *name)
 {
 	for (size_t i = 0; i < sizeof jws_algs / sizeof jws_algs[0]; i++)
@@ -57,20 +43,20 @@ static const struct jws_alg *jws_alg_find(const char *name)
 int jws_algs_check(const char *value, char *err, size_t errlen)
 {
 	char word[32];
+	const char *w;
+	size_t n;
 
 	if (value[strspn(value, " ")] == '\0') {
 		snprintf(err, errlen, "name at least one algorithm (%s)", JWS_ALGS_SUPPORTED);
 		return -1;
 	}
-	for (const char *p = value + strspn(value, " "); *p; p += strspn(p, " ")) {
-		size_t w = strcspn(p, " ");
-		snprintf(word, sizeof word, "%.*s", (int)(w < sizeof word ? w : sizeof word - 1),
-		         p);
-		if (w >= sizeof word || jws_alg_find(word) == NULL) {
+	while (words_next(&value, &w, &n)) {
+		snprintf(word, sizeof word, "%.*s", (int)(n < sizeof word ? n : sizeof word - 1),
+		         w);
+		if (n >= sizeof word || jws_alg_find(word) == NULL) {
 			snprintf(err, errlen, "\"%s\" is not one of %s", word, JWS_ALGS_SUPPORTED);
 			return -1;
 		}
-		p += w;
 	}
 	return 0;
 }
@@ -106,14 +92,14 @@ static enum jws_status jws_header(json_t *h, const char *allowed, const char *ty
 	if (json_object_get(h, "crit") != NULL || (k != NULL && !json_is_string(k)))
 		return JWS_MALFORMED;
 	if (!json_is_string(a) || strcmp(json_string_value(a), "none") == 0 ||
-	    !jws_in_list(allowed, json_string_value(a), false) ||
+	    !words_has(allowed, json_string_value(a), json_string_length(a), false) ||
 	    (*alg = jws_alg_find(json_string_value(a))) == NULL)
 		return JWS_ALG;
 	if (t != NULL) {
 		const char *tv = json_is_string(t) ? json_string_value(t) : "";
 		if (strncasecmp(tv, "application/", 12) == 0)
 			tv += 12;
-		if (tv[0] == '\0' || !jws_in_list(typs, tv, true))
+		if (tv[0] == '\0' || !words_has(typs, tv, strlen(tv), true))
 			return JWS_TYP;
 	}
 	*kid = k ? json_string_value(k) : NULL;

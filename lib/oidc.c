@@ -5,6 +5,7 @@
 #include "base64url.h"
 #include "crypto.h"
 #include "http.h"
+#include "words.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,9 +300,10 @@ int oidc_map_role(const json_t *claims, const char *claim, const char *map, char
                   size_t rolelen)
 {
 	json_t *v = oidc_claim(claims, claim);
+	const char *p;
+	size_t w;
 
-	for (const char *p = map + strspn(map, " "); *p; p += strspn(p, " ")) {
-		size_t w = strcspn(p, " ");
+	while (words_next(&map, &p, &w)) {
 		const char *eq = memchr(p, '=', w);
 		if (eq != NULL && oidc_claim_holds(v, p, (size_t)(eq - p))) {
 			size_t rl = w - (size_t)(eq + 1 - p);
@@ -311,7 +313,6 @@ int oidc_map_role(const json_t *claims, const char *claim, const char *map, char
 			role[rl] = '\0';
 			return 1;
 		}
-		p += w;
 	}
 	return 0;
 }
@@ -319,13 +320,12 @@ int oidc_map_role(const json_t *claims, const char *claim, const char *map, char
 bool oidc_claim_has_any(const json_t *claims, const char *claim, const char *values)
 {
 	json_t *v = oidc_claim(claims, claim);
+	const char *p;
+	size_t w;
 
-	for (const char *p = values + strspn(values, " "); *p; p += strspn(p, " ")) {
-		size_t w = strcspn(p, " ");
+	while (words_next(&values, &p, &w))
 		if (oidc_claim_holds(v, p, w))
 			return true;
-		p += w;
-	}
 	return false;
 }
 
@@ -338,8 +338,10 @@ bool oidc_amr_mfa(const json_t *claims)
 
 int oidc_role_map_check(const char *value, char *err, size_t errlen)
 {
-	for (const char *p = value + strspn(value, " "); *p; p += strspn(p, " ")) {
-		size_t w = strcspn(p, " ");
+	const char *p;
+	size_t w;
+
+	while (words_next(&value, &p, &w)) {
 		const char *eq = memchr(p, '=', w);
 		if (eq == NULL || eq == p || eq == p + w - 1 ||
 		    memchr(eq + 1, '=', w - (size_t)(eq + 1 - p))) {
@@ -347,7 +349,6 @@ int oidc_role_map_check(const char *value, char *err, size_t errlen)
 			         (int)(w > 100 ? 100 : w), p);
 			return -1;
 		}
-		p += w;
 	}
 	return 0;
 }

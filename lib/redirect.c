@@ -1,6 +1,8 @@
 /* redirect: validating where a browser may be sent after login (return_to). */
 #include "redirect.h"
 
+#include "words.h"
+
 #include <string.h>
 #include <strings.h>
 
@@ -25,15 +27,7 @@ static bool redirect_bytes_ok(const char *s)
 
 static bool redirect_origin_listed(const char *origin, size_t len, const char *origins)
 {
-	for (const char *p = origins; *p;) {
-		size_t l = strcspn(p, " ");
-		if (l == len && strncasecmp(p, origin, l) == 0)
-			return true;
-		p += l;
-		while (*p == ' ')
-			p++;
-	}
-	return false;
+	return words_has(origins, origin, len, true);
 }
 
 bool redirect_target_ok(const char *target, const char *origins)
