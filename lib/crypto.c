@@ -105,6 +105,18 @@ int crypto_mac_b64url(const unsigned char key[CRYPTO_SHA256_LEN], const char *ms
 	return rc;
 }
 
+void crypto_hex(const void *data, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *in = data;
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex[in[i] >> 4];
+		out[2 * i + 1] = hex[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 bool crypto_equal(const void *a, const void *b, size_t n)
 {
 	return CRYPTO_memcmp(a, b, n) == 0;

@@ -49,6 +49,9 @@ int crypto_derive_key(const void *master, size_t len, const char *label,
 int crypto_mac_b64url(const unsigned char key[CRYPTO_SHA256_LEN], const char *msg,
                       char out[CRYPTO_MAC_B64_LEN + 1]);
 
+/* Lower-case hex of n bytes into out (2 * n + 1 bytes, NUL-terminated). */
+void crypto_hex(const void *data, size_t n, char *out);
+
 /* Constant-time equality of two n-byte buffers. */
 bool crypto_equal(const void *a, const void *b, size_t n);
 void crypto_wipe(void *p, size_t n);

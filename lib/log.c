@@ -112,13 +112,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 void log_secret_tag(const void *secret, size_t len, char out[LOG_TAG_LEN + 1])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char digest[CRYPTO_SHA256_LEN];
 
 	crypto_sha256(secret, len, digest);
-	for (size_t i = 0; i < LOG_TAG_LEN / 2; i++) {
-		out[2 * i] = hex[digest[i] >> 4];
-		out[2 * i + 1] = hex[digest[i] & 15];
-	}
-	out[LOG_TAG_LEN] = '\0';
+	crypto_hex(digest, LOG_TAG_LEN / 2, out);
 }

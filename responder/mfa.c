@@ -14,17 +14,6 @@
 #define MFA_BACKUP_CODES 10
 #define MFA_SEALED_HEX (2 * (TOTP_SECRET_LEN + SEAL_OVERHEAD) + 1)
 
-static void mfa_hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hex[in[i] >> 4];
-		out[2 * i + 1] = hex[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static int mfa_unhex(const char *in, unsigned char *out, size_t n)
 {
 	if (strlen(in) != 2 * n)
@@ -92,7 +81,7 @@ void resp_mfa_setup(struct resp_ctx *c)
 		resp_error(c, 500, "INTERNAL", "cannot create a secret");
 		goto out;
 	}
-	mfa_hex(sealed, sizeof sealed, hex);
+	crypto_hex(sealed, sizeof sealed, hex);
 	st = db_mfa_setup(c->t->db, c->id.user_id, hex);
 	if (st != DB_OK) {
 		resp_db_error(c, st);
@@ -136,7 +125,7 @@ void resp_mfa_enable(struct resp_ctx *c)
 			*p = (char)tolower((unsigned char)*p);
 		snprintf(codes[i], sizeof codes[i], "%.5s-%.5s", b32, b32 + 5);
 		crypto_sha256(codes[i], strlen(codes[i]), h);
-		mfa_hex(h, sizeof h, hex);
+		crypto_hex(h, sizeof h, hex);
 		strcat(hashes, i ? " " : "");
 		strcat(hashes, hex);
 		json_array_append_new(list, json_string(codes[i]));

@@ -675,8 +675,7 @@ static bool oidc_same_browser(struct resp_ctx *c, json_t *state)
 	    cookie_find(fcgi_param(c->req, "HTTP_COOKIE"), name, &v, &n) != 1)
 		return false;
 	crypto_sha256(v, n, hash);
-	for (size_t i = 0; i < sizeof hash; i++)
-		snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+	crypto_hex(hash, sizeof hash, hex);
 	return crypto_equal(hex, want, sizeof hex - 1);
 }
 

@@ -112,6 +112,17 @@ START_TEST(test_bcrypt)
 }
 END_TEST
 
+START_TEST(test_hex)
+{
+	char out[9] = "xxxxxxxx";
+
+	crypto_hex("\x00\x9f\xa0\xff", 4, out);
+	ck_assert_str_eq(out, "009fa0ff");
+	crypto_hex("", 0, out);
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
 Suite *suite_crypto(void)
 {
 	Suite *s = suite_create("crypto");
@@ -124,6 +135,7 @@ Suite *suite_crypto(void)
 	tcase_add_loop_test(tc, test_token_rejects, 0,
 	                    sizeof token_rejects / sizeof token_rejects[0]);
 	tcase_add_test(tc, test_equal_and_wipe);
+	tcase_add_test(tc, test_hex);
 	tcase_add_test(tc, test_bcrypt);
 	suite_add_tcase(s, tc);
 	return s;
