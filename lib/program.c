@@ -137,6 +137,7 @@ static int program_serve(const struct program_spec *spec, const struct config *c
 		.program = spec->name,
 		.threads = (int)cfg->threads,
 		.roles = spec->roles,
+		.body_max = spec->body_max,
 		.thread_init = spec->thread_init,
 		.thread_fini = spec->thread_fini,
 		.handler = spec->handler,

@@ -9,6 +9,7 @@ struct program_spec {
 	const char *name;    /* "postern-authorizer" */
 	const char *summary; /* one line for --help */
 	unsigned roles;      /* FCGI_ROLE_* bits served */
+	size_t body_max;     /* RESPONDER request bodies kept up to this */
 	/* Called once after the configuration is loaded and before serving; returns the app
 	 * state passed to thread_init, or NULL on failure (after logging why). */
 	void *(*start)(const struct config *cfg);

@@ -84,6 +84,7 @@ int main(int argc, char **argv)
 		.summary =
 		    "Postern's FastCGI responder: login, logout, tokens and keys under /auth/.",
 		.roles = FCGI_ROLE_RESPONDER,
+		.body_max = RESP_BODY_MAX,
 		.start = resp_start,
 		.stop = resp_stop,
 		.thread_init = resp_thread_init,
