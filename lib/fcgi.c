@@ -49,6 +49,7 @@
  * it; `gen` changes with every close, so a stale epoll event never reaches a new connection. */
 struct fcgi_conn {
 	int fd;
+	int index;
 	uint32_t gen;
 	bool busy;
 	bool registered; /* added to the epoll set */
@@ -83,9 +84,10 @@ static atomic_bool fcgi_failed; /* a worker died on its own: the process must ex
 /* The process's connections, shared by the workers through one epoll set. */
 static struct {
 	int epfd, wakefd, listen_fd;
-	size_t stdin_max;
+	size_t body_max;
 	pthread_mutex_t lock; /* the slots' fd, gen, busy, registered, free list; listen_paused */
-	struct fcgi_conn *conns;
+	struct fcgi_conn **conns; /* slots are allocated as concurrency first needs them */
+	int nconns;
 	int free_head;
 	bool listen_paused; /* every slot in use: accept again when one frees */
 	atomic_long next_sweep;
@@ -520,7 +522,7 @@ static int fcgi_epoll_arm(int op, int fd, uint64_t data)
 
 static uint64_t fcgi_conn_key(const struct fcgi_conn *c)
 {
-	return (uint64_t)c->gen << 32 | (uint64_t)(c - fcgi.conns);
+	return (uint64_t)c->gen << 32 | (uint64_t)c->index;
 }
 
 static void fcgi_listen_rearm_locked(void)
@@ -543,7 +545,7 @@ static void fcgi_conn_close_locked(struct fcgi_conn *c)
 		c->out_cap = 0;
 	}
 	c->next_free = fcgi.free_head;
-	fcgi.free_head = (int)(c - fcgi.conns);
+	fcgi.free_head = c->index;
 	if (fcgi.listen_paused) {
 		fcgi.listen_paused = false;
 		fcgi_listen_rearm_locked();
@@ -571,7 +573,7 @@ static void fcgi_conn_release(struct fcgi_conn *c, bool keep)
  * nobody else serves it (whoever does rearms it, and epoll reports it again then). */
 static struct fcgi_conn *fcgi_conn_claim(uint64_t key)
 {
-	struct fcgi_conn *c = &fcgi.conns[key & 0xffffffffu];
+	struct fcgi_conn *c = fcgi.conns[key & 0xffffffffu];
 
 	pthread_mutex_lock(&fcgi.lock);
 	if (c->fd < 0 || c->gen != (uint32_t)(key >> 32) || c->busy)
@@ -591,12 +593,28 @@ static void fcgi_sweep(void)
 	    !atomic_compare_exchange_strong(&fcgi.next_sweep, &due, now + FCGI_SWEEP_MS))
 		return;
 	pthread_mutex_lock(&fcgi.lock);
-	for (int i = 0; i < FCGI_MAX_CONNS; i++) {
-		struct fcgi_conn *c = &fcgi.conns[i];
+	for (int i = 0; i < fcgi.nconns; i++) {
+		struct fcgi_conn *c = fcgi.conns[i];
 		if (c->fd >= 0 && !c->busy && c->deadline <= now)
 			fcgi_conn_close_locked(c);
 	}
 	pthread_mutex_unlock(&fcgi.lock);
+}
+
+/* A new slot on the free list, if the table has room and memory allows. */
+static void fcgi_slot_new_locked(void)
+{
+	struct fcgi_conn *c;
+
+	if (fcgi.nconns == FCGI_MAX_CONNS || (c = calloc(1, sizeof *c)) == NULL)
+		return;
+	c->fd = -1;
+	c->index = fcgi.nconns;
+	c->wire.stdin_max = fcgi.body_max;
+	c->wire.max_conns = FCGI_MAX_CONNS;
+	c->next_free = fcgi.free_head;
+	fcgi.free_head = c->index;
+	fcgi.conns[fcgi.nconns++] = c;
 }
 
 /* Accepts one connection into a free slot, owned by the caller; NULL if none. */
@@ -608,6 +626,8 @@ static struct fcgi_conn *fcgi_accept(void)
 	int fd;
 
 	pthread_mutex_lock(&fcgi.lock);
+	if (fcgi.free_head < 0)
+		fcgi_slot_new_locked();
 	if (fcgi.free_head < 0) {
 		fcgi.listen_paused = true; /* the next close watches the socket again */
 		pthread_mutex_unlock(&fcgi.lock);
@@ -623,7 +643,7 @@ static struct fcgi_conn *fcgi_accept(void)
 	}
 	pthread_mutex_lock(&fcgi.lock);
 	if (fd >= 0) {
-		c = &fcgi.conns[fcgi.free_head];
+		c = fcgi.conns[fcgi.free_head];
 		fcgi.free_head = c->next_free;
 		c->fd = fd;
 		c->busy = true;
@@ -746,13 +766,8 @@ static int fcgi_setup(const struct fcgi_server *srv)
 		log_error("cannot set up the FastCGI connections: %s", strerror(errno));
 		return -1;
 	}
-	for (int i = 0; i < FCGI_MAX_CONNS; i++) {
-		fcgi.conns[i].fd = -1;
-		fcgi.conns[i].next_free = i + 1 < FCGI_MAX_CONNS ? i + 1 : -1;
-		fcgi.conns[i].wire.stdin_max = srv->body_max;
-		fcgi.conns[i].wire.max_conns = FCGI_MAX_CONNS;
-	}
-	fcgi.free_head = 0;
+	fcgi.body_max = srv->body_max;
+	fcgi.free_head = -1;
 	struct epoll_event wake = { .events = EPOLLIN, .data.u64 = FCGI_EV_WAKE };
 	if (epoll_ctl(fcgi.epfd, EPOLL_CTL_ADD, fcgi.wakefd, &wake) != 0 ||
 	    fcgi_epoll_arm(EPOLL_CTL_ADD, fcgi.listen_fd, FCGI_EV_LISTEN) != 0) {
@@ -765,11 +780,12 @@ static int fcgi_setup(const struct fcgi_server *srv)
 static void fcgi_teardown(void)
 {
 	if (fcgi.conns != NULL) {
-		for (int i = 0; i < FCGI_MAX_CONNS; i++) {
-			if (fcgi.conns[i].fd >= 0)
-				close(fcgi.conns[i].fd);
-			fcgi_wire_free(&fcgi.conns[i].wire);
-			free(fcgi.conns[i].out);
+		for (int i = 0; i < fcgi.nconns; i++) {
+			if (fcgi.conns[i]->fd >= 0)
+				close(fcgi.conns[i]->fd);
+			fcgi_wire_free(&fcgi.conns[i]->wire);
+			free(fcgi.conns[i]->out);
+			free(fcgi.conns[i]);
 		}
 		free(fcgi.conns);
 		fcgi.conns = NULL;

@@ -371,7 +371,7 @@ enum fcgi_wire_status fcgi_wire_feed(struct fcgi_wire *w, const uint8_t *in, siz
 		empty = w->hdr[4] == 0 && w->hdr[5] == 0;
 		if (w->content_left > 0) {
 			size_t k = w->content_left < len - at ? w->content_left : len - at;
-			if (fcgi_wire_content(w, in + at, k) != 0) {
+			if (k > 0 && fcgi_wire_content(w, in + at, k) != 0) {
 				st = FCGI_WIRE_CLOSE; /* out of memory: the web server retries */
 				break;
 			}

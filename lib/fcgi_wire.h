@@ -70,9 +70,9 @@ struct fcgi_wire {
 	bool params_overflow;
 	bool close_after_reply;
 
-	char *params; /* the raw name-value stream, then (after READY) the NUL-terminated strings */
+	char *params; /* the raw name-value stream */
 	size_t params_len, params_cap;
-	char *strings;
+	char *strings; /* after READY: the pairs' NUL-terminated names and values */
 	size_t strings_cap;
 	char *body;
 	size_t body_len, body_cap;

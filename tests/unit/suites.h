@@ -13,6 +13,7 @@ Suite *suite_crypto(void);
 Suite *suite_csrf(void);
 Suite *suite_db(void);
 Suite *suite_fcgi(void);
+Suite *suite_fcgi_wire(void);
 Suite *suite_header(void);
 Suite *suite_http(void);
 Suite *suite_jwk(void);
