@@ -5,30 +5,48 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CACHE_NONE UINT32_MAX
+/* Entries keep 16 of the key's 32 bytes: finding a credential whose SHA-256 shares 128 bits
+ * with a cached one takes 2^128 / entries tries, and memory per entry is what this cache is
+ * measured by (make bench: 100,000 entries). */
+#define CACHE_STORED_KEY 16
+#define CACHE_UUID_LEN 16
+#define CACHE_GRANT_BUCKETS 256
 
-/* The identity as the cache keeps it: the fields the authorizer uses, strings packed into one
- * allocation (a full struct identity is kilobytes; an entry should be a few hundred bytes). */
-struct cache_blob {
-	enum auth_kind kind;
-	bool user_mfa, session_mfa, must_change_password, has_password;
-	long long expires_at, elevated_until;
-	unsigned short off[9]; /* offsets of the strings below in text[] */
-	char text[];
+/* A role and a permission list, shared by every entry with the same pair: there are few. */
+struct cache_grant {
+	struct cache_grant *next; /* in its intern bucket */
+	uint32_t refs, hash;
+	size_t role_len, perms_len;
+	char text[]; /* role \0 permissions \0 */
 };
 
-enum { B_USER, B_EMAIL, B_ROLE, B_SESSION, B_KEY, B_LINK, B_PERMS, B_PATH, B_VERSION, B_COUNT };
+enum {
+	F_USED = 1, /* CLOCK's reference bit */
+	F_LIVE = 2,
+	F_USER = 4, /* user_id holds a user (not so for an unknown credential) */
+	F_USER_MFA = 8,
+	F_SESSION_MFA = 16,
+	F_MUST_CHANGE = 32,
+	F_HAS_PASSWORD = 64,
+};
 
+/* One cached credential in 88 bytes, plus its email (and a link's path and version) in one
+ * small allocation. The UUIDs are binary; which one cred_id is depends on kind. */
 struct cache_entry {
-	unsigned char key[CACHE_KEY_LEN];
+	unsigned char key[CACHE_STORED_KEY];
 	long long deadline_ms;
-	struct cache_blob *blob; /* NULL: a negative entry */
-	uint32_t next;           /* bucket chain */
-	bool used;               /* CLOCK's reference bit */
-	bool live;
+	struct cache_grant *grant; /* NULL: a negative entry */
+	char *text;                /* email \0 [path_prefix \0 link_version \0] */
+	uint32_t next;             /* bucket chain */
+	uint32_t expires_at;       /* unix seconds, 0 = never */
+	uint32_t elevated_until;
+	unsigned char user_id[CACHE_UUID_LEN], cred_id[CACHE_UUID_LEN];
+	uint8_t kind, flags;
 };
 
 struct cache {
@@ -39,6 +57,7 @@ struct cache {
 	uint32_t max, count, hand, free_head, unused;
 	long ttl_ms, negative_ttl_ms;
 	unsigned long long hits, misses, evictions;
+	struct cache_grant *grants[CACHE_GRANT_BUCKETS];
 };
 
 struct cache *cache_new(size_t max_entries, long ttl_ms, long negative_ttl_ms)
@@ -74,19 +93,70 @@ fail:
 	return NULL;
 }
 
+static void cache_grant_drop(struct cache *c, struct cache_grant *g)
+{
+	struct cache_grant **p = &c->grants[g->hash % CACHE_GRANT_BUCKETS];
+
+	if (--g->refs > 0)
+		return;
+	while (*p != g)
+		p = &(*p)->next;
+	*p = g->next;
+	free(g);
+}
+
+/* The shared grant for (role, permissions): found, or made. NULL on allocation failure. */
+static struct cache_grant *cache_grant_get(struct cache *c, const char *role, const char *perms)
+{
+	size_t rl = strlen(role), pl = strlen(perms);
+	uint32_t h = 2166136261u; /* FNV-1a over both strings */
+	struct cache_grant *g;
+
+	for (size_t i = 0; i <= rl; i++)
+		h = (h ^ (unsigned char)role[i]) * 16777619u;
+	for (size_t i = 0; i < pl; i++)
+		h = (h ^ (unsigned char)perms[i]) * 16777619u;
+	for (g = c->grants[h % CACHE_GRANT_BUCKETS]; g != NULL; g = g->next)
+		if (g->hash == h && g->role_len == rl && memcmp(g->text, role, rl + 1) == 0 &&
+		    strcmp(g->text + rl + 1, perms) == 0) {
+			g->refs++;
+			return g;
+		}
+	g = malloc(sizeof *g + rl + pl + 2);
+	if (g == NULL)
+		return NULL;
+	g->refs = 1;
+	g->hash = h;
+	g->role_len = rl;
+	g->perms_len = pl;
+	memcpy(g->text, role, rl + 1);
+	memcpy(g->text + rl + 1, perms, pl + 1);
+	g->next = c->grants[h % CACHE_GRANT_BUCKETS];
+	c->grants[h % CACHE_GRANT_BUCKETS] = g;
+	return g;
+}
+
+static void cache_release(struct cache *c, struct cache_entry *e)
+{
+	if (e->grant != NULL)
+		cache_grant_drop(c, e->grant);
+	free(e->text);
+}
+
 void cache_free(struct cache *c)
 {
 	if (c == NULL)
 		return;
-	for (uint32_t i = 0; i < c->max; i++)
-		free(c->entries[i].blob);
+	for (uint32_t i = 0; i < c->unused; i++)
+		if (c->entries[i].flags & F_LIVE)
+			cache_release(c, &c->entries[i]);
 	free(c->entries);
 	free(c->buckets);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
-static uint32_t cache_bucket(const struct cache *c, const unsigned char key[CACHE_KEY_LEN])
+static uint32_t cache_bucket(const struct cache *c, const unsigned char *key)
 {
 	uint32_t h;
 
@@ -94,10 +164,10 @@ static uint32_t cache_bucket(const struct cache *c, const unsigned char key[CACH
 	return h & (c->nbuckets - 1);
 }
 
-static uint32_t cache_find(const struct cache *c, const unsigned char key[CACHE_KEY_LEN])
+static uint32_t cache_find(const struct cache *c, const unsigned char *key)
 {
 	for (uint32_t i = c->buckets[cache_bucket(c, key)]; i != CACHE_NONE; i = c->entries[i].next)
-		if (memcmp(c->entries[i].key, key, CACHE_KEY_LEN) == 0)
+		if (memcmp(c->entries[i].key, key, CACHE_STORED_KEY) == 0)
 			return i;
 	return CACHE_NONE;
 }
@@ -110,7 +180,7 @@ static void cache_remove(struct cache *c, uint32_t i)
 	while (*p != i)
 		p = &c->entries[*p].next;
 	*p = e->next;
-	free(e->blob);
+	cache_release(c, e);
 	memset(e, 0, sizeof *e);
 	e->next = c->free_head;
 	c->free_head = i;
@@ -133,9 +203,9 @@ static uint32_t cache_slot(struct cache *c)
 		struct cache_entry *e = &c->entries[c->hand];
 		i = c->hand;
 		c->hand = (c->hand + 1) % c->max;
-		if (!e->used)
+		if (!(e->flags & F_USED))
 			break;
-		e->used = false;
+		e->flags &= (uint8_t)~F_USED;
 	}
 	cache_remove(c, i);
 	c->evictions++;
@@ -144,63 +214,142 @@ static uint32_t cache_slot(struct cache *c)
 	return i;
 }
 
-static struct cache_blob *cache_pack(const struct identity *id)
+static int cache_hex(char ch)
 {
-	const char *s[B_COUNT] = { id->user_id,     id->email,       id->role,
-		                   id->session_id,  id->key_id,      id->link_id,
-		                   id->permissions, id->path_prefix, id->link_version };
-	size_t len[B_COUNT], total = 0;
-	struct cache_blob *b;
-
-	for (int i = 0; i < B_COUNT; i++) {
-		len[i] = strlen(s[i]) + 1;
-		total += len[i];
-	}
-	if (total > USHRT_MAX)
-		return NULL;
-	b = malloc(sizeof *b + total);
-	if (b == NULL)
-		return NULL;
-	b->kind = id->kind;
-	b->user_mfa = id->user_mfa;
-	b->session_mfa = id->session_mfa;
-	b->must_change_password = id->must_change_password;
-	b->has_password = id->has_password;
-	b->expires_at = id->expires_at;
-	b->elevated_until = id->elevated_until;
-	total = 0;
-	for (int i = 0; i < B_COUNT; i++) {
-		b->off[i] = (unsigned short)total;
-		memcpy(b->text + total, s[i], len[i]);
-		total += len[i];
-	}
-	return b;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1; /* PostgreSQL writes lowercase: a hit must give back the very same text */
 }
 
-static void cache_unpack(const struct cache_blob *b, struct identity *id)
+/* A canonical UUID (8-4-4-4-12 lowercase hex digits) into 16 bytes; -1 for anything else. */
+static int cache_uuid_parse(const char *s, unsigned char out[CACHE_UUID_LEN])
 {
-	char *const d[B_COUNT] = { id->user_id,     id->email,       id->role,
-		                   id->session_id,  id->key_id,      id->link_id,
-		                   id->permissions, id->path_prefix, id->link_version };
-	const size_t cap[B_COUNT] = { sizeof id->user_id,     sizeof id->email,
-		                      sizeof id->role,        sizeof id->session_id,
-		                      sizeof id->key_id,      sizeof id->link_id,
-		                      sizeof id->permissions, sizeof id->path_prefix,
-		                      sizeof id->link_version };
+	int n = 0;
 
-	id->kind = b->kind;
-	id->user_mfa = b->user_mfa;
-	id->session_mfa = b->session_mfa;
-	id->must_change_password = b->must_change_password;
-	id->has_password = b->has_password;
-	id->expires_at = b->expires_at;
-	id->elevated_until = b->elevated_until;
-	id->display_name[0] = '\0';
-	for (int i = 0; i < B_COUNT; i++) {
-		/* packed from a struct identity, so every string fits its field again */
-		size_t l = strnlen(b->text + b->off[i], cap[i] - 1);
-		memcpy(d[i], b->text + b->off[i], l);
-		d[i][l] = '\0';
+	for (int i = 0; i < IDENTITY_UUID_LEN; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return -1;
+			continue;
+		}
+		int hi = cache_hex(s[i]), lo;
+		if (hi < 0 || (lo = cache_hex(s[++i])) < 0)
+			return -1;
+		out[n++] = (unsigned char)(hi << 4 | lo);
+	}
+	return s[IDENTITY_UUID_LEN] == '\0' ? 0 : -1;
+}
+
+static void cache_uuid_format(const unsigned char in[CACHE_UUID_LEN], char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	int n = 0;
+
+	for (int i = 0; i < CACHE_UUID_LEN; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[n++] = '-';
+		out[n++] = hex[in[i] >> 4];
+		out[n++] = hex[in[i] & 15];
+	}
+	out[n] = '\0';
+}
+
+/* Which of the identity's ids belongs to its kind; the others must be empty. NULL: the
+ * identity does not have the shape the cache keeps (it is then simply not cached). */
+static const char *cache_cred_id(const struct identity *id)
+{
+	const char *own, *other1, *other2;
+
+	switch (id->kind) {
+	case AUTH_SESSION:
+	case AUTH_JWT: own = id->session_id, other1 = id->key_id, other2 = id->link_id; break;
+	case AUTH_API_KEY: own = id->key_id, other1 = id->session_id, other2 = id->link_id; break;
+	case AUTH_SHARED_LINK:
+		own = id->link_id, other1 = id->session_id, other2 = id->key_id;
+		break;
+	default: return NULL;
+	}
+	return other1[0] == '\0' && other2[0] == '\0' ? own : NULL;
+}
+
+/* The identity into e (not yet in the table). -1: not cacheable, or out of memory. */
+static int cache_pack(struct cache *c, struct cache_entry *e, const struct identity *id)
+{
+	const char *cred = cache_cred_id(id);
+	bool link = id->kind == AUTH_SHARED_LINK;
+	size_t el = strlen(id->email), pl = 0, vl = 0;
+
+	if (cred == NULL || cache_uuid_parse(cred, e->cred_id) != 0 || id->expires_at < 0 ||
+	    id->expires_at > UINT32_MAX || id->elevated_until < 0 ||
+	    id->elevated_until > UINT32_MAX)
+		return -1;
+	if (id->user_id[0] != '\0') {
+		if (cache_uuid_parse(id->user_id, e->user_id) != 0)
+			return -1;
+		e->flags |= F_USER;
+	}
+	if (!link && (id->path_prefix[0] != '\0' || id->link_version[0] != '\0'))
+		return -1;
+	if (link) {
+		pl = strlen(id->path_prefix);
+		vl = strlen(id->link_version);
+	}
+	e->text = malloc(el + 1 + (link ? pl + vl + 2 : 0));
+	if (e->text == NULL)
+		return -1;
+	memcpy(e->text, id->email, el + 1);
+	if (link) {
+		memcpy(e->text + el + 1, id->path_prefix, pl + 1);
+		memcpy(e->text + el + 1 + pl + 1, id->link_version, vl + 1);
+	}
+	e->grant = cache_grant_get(c, id->role, id->permissions);
+	if (e->grant == NULL) {
+		free(e->text);
+		e->text = NULL;
+		return -1;
+	}
+	e->kind = (uint8_t)id->kind;
+	e->expires_at = (uint32_t)id->expires_at;
+	e->elevated_until = (uint32_t)id->elevated_until;
+	e->flags |= (id->user_mfa ? F_USER_MFA : 0) | (id->session_mfa ? F_SESSION_MFA : 0) |
+	            (id->must_change_password ? F_MUST_CHANGE : 0) |
+	            (id->has_password ? F_HAS_PASSWORD : 0);
+	return 0;
+}
+
+/* Every string was a field of a struct identity when packed, so each fits its field again. */
+static void cache_unpack(const struct cache_entry *e, struct identity *id)
+{
+	const char *text = e->text, *role = e->grant->text;
+	size_t el = strlen(text);
+	char *cred;
+
+	id->kind = (enum auth_kind)e->kind;
+	id->user_mfa = (e->flags & F_USER_MFA) != 0;
+	id->session_mfa = (e->flags & F_SESSION_MFA) != 0;
+	id->must_change_password = (e->flags & F_MUST_CHANGE) != 0;
+	id->has_password = (e->flags & F_HAS_PASSWORD) != 0;
+	id->expires_at = e->expires_at;
+	id->elevated_until = e->elevated_until;
+	id->display_name[0] = id->session_id[0] = id->key_id[0] = id->link_id[0] = '\0';
+	id->path_prefix[0] = id->link_version[0] = '\0';
+	id->user_id[0] = '\0';
+	if (e->flags & F_USER)
+		cache_uuid_format(e->user_id, id->user_id);
+	cred = id->kind == AUTH_API_KEY       ? id->key_id
+	       : id->kind == AUTH_SHARED_LINK ? id->link_id
+	                                      : id->session_id;
+	cache_uuid_format(e->cred_id, cred);
+	memcpy(id->email, text, el + 1);
+	memcpy(id->role, role, e->grant->role_len + 1);
+	memcpy(id->permissions, role + e->grant->role_len + 1, e->grant->perms_len + 1);
+	if (id->kind == AUTH_SHARED_LINK) {
+		const char *path = text + el + 1;
+		size_t pl = strlen(path);
+		memcpy(id->path_prefix, path, pl + 1);
+		snprintf(id->link_version, sizeof id->link_version, "%s", path + pl + 1);
 	}
 }
 
@@ -220,9 +369,9 @@ enum cache_result cache_get(struct cache *c, const unsigned char key[CACHE_KEY_L
 	}
 	if (i != CACHE_NONE) {
 		struct cache_entry *e = &c->entries[i];
-		e->used = true;
-		if (e->blob != NULL) {
-			cache_unpack(e->blob, id);
+		e->flags |= F_USED;
+		if (e->grant != NULL) {
+			cache_unpack(e, id);
 			r = CACHE_HIT;
 		} else {
 			r = CACHE_HIT_NEGATIVE;
@@ -238,57 +387,67 @@ enum cache_result cache_get(struct cache *c, const unsigned char key[CACHE_KEY_L
 void cache_put(struct cache *c, const unsigned char key[CACHE_KEY_LEN], long long now_ms,
                long long now_unix, const struct identity *id)
 {
-	struct cache_blob *blob = NULL;
-	long long deadline;
+	struct cache_entry e = { .flags = F_LIVE };
 	uint32_t i, b;
 
 	if (c == NULL || c->max == 0)
 		return;
-	deadline = now_ms + (id ? c->ttl_ms : c->negative_ttl_ms);
-	if (id != NULL) {
-		if (id->expires_at > 0 && (id->expires_at - now_unix) * 1000 < deadline - now_ms)
-			deadline = now_ms + (id->expires_at - now_unix) * 1000;
-		if (deadline <= now_ms || (blob = cache_pack(id)) == NULL)
-			return;
-	}
+	e.deadline_ms = now_ms + (id ? c->ttl_ms : c->negative_ttl_ms);
+	if (id != NULL && id->expires_at > 0 &&
+	    (id->expires_at - now_unix) * 1000 < e.deadline_ms - now_ms)
+		e.deadline_ms = now_ms + (id->expires_at - now_unix) * 1000;
+	if (e.deadline_ms <= now_ms)
+		return;
+	memcpy(e.key, key, CACHE_STORED_KEY);
 	pthread_mutex_lock(&c->lock);
 	i = cache_find(c, key);
 	if (i != CACHE_NONE)
 		cache_remove(c, i);
-	i = cache_slot(c);
-	b = cache_bucket(c, key);
-	memcpy(c->entries[i].key, key, CACHE_KEY_LEN);
-	c->entries[i].deadline_ms = deadline;
-	c->entries[i].blob = blob;
-	c->entries[i].used = false;
-	c->entries[i].live = true;
-	c->entries[i].next = c->buckets[b];
-	c->buckets[b] = i;
-	c->count++;
+	if (id == NULL || cache_pack(c, &e, id) == 0) {
+		i = cache_slot(c);
+		b = cache_bucket(c, key);
+		e.next = c->buckets[b];
+		c->entries[i] = e;
+		c->buckets[b] = i;
+		c->count++;
+	}
 	pthread_mutex_unlock(&c->lock);
 }
 
-static bool cache_matches(const struct cache_blob *b, enum cache_field field, const char *value)
+static bool cache_matches(const struct cache_entry *e, enum cache_field field,
+                          const unsigned char uuid[CACHE_UUID_LEN])
 {
-	static const int offs[] = { [CACHE_SESSION] = B_SESSION,
-		                    [CACHE_USER] = B_USER,
-		                    [CACHE_KEY] = B_KEY,
-		                    [CACHE_LINK] = B_LINK };
-
-	return strcmp(b->text + b->off[offs[field]], value) == 0;
+	switch (field) {
+	case CACHE_USER:
+		return (e->flags & F_USER) && memcmp(e->user_id, uuid, CACHE_UUID_LEN) == 0;
+	case CACHE_SESSION:
+		if (e->kind != AUTH_SESSION && e->kind != AUTH_JWT)
+			return false;
+		break;
+	case CACHE_KEY:
+		if (e->kind != AUTH_API_KEY)
+			return false;
+		break;
+	case CACHE_LINK:
+		if (e->kind != AUTH_SHARED_LINK)
+			return false;
+		break;
+	}
+	return memcmp(e->cred_id, uuid, CACHE_UUID_LEN) == 0;
 }
 
 /* A scan of every entry: revocations are rare next to lookups, and this needs no index. */
 size_t cache_evict(struct cache *c, enum cache_field field, const char *value)
 {
+	unsigned char uuid[CACHE_UUID_LEN];
 	size_t n = 0;
 
-	if (c == NULL || c->max == 0 || value[0] == '\0')
+	if (c == NULL || c->max == 0 || cache_uuid_parse(value, uuid) != 0)
 		return 0;
 	pthread_mutex_lock(&c->lock);
 	for (uint32_t i = 0; i < c->unused; i++) {
 		struct cache_entry *e = &c->entries[i];
-		if (e->live && e->blob != NULL && cache_matches(e->blob, field, value)) {
+		if ((e->flags & F_LIVE) && e->grant != NULL && cache_matches(e, field, uuid)) {
 			cache_remove(c, i);
 			n++;
 		}
@@ -303,7 +462,7 @@ void cache_flush(struct cache *c)
 		return;
 	pthread_mutex_lock(&c->lock);
 	for (uint32_t i = 0; i < c->unused; i++)
-		if (c->entries[i].live)
+		if (c->entries[i].flags & F_LIVE)
 			cache_remove(c, i);
 	pthread_mutex_unlock(&c->lock);
 }

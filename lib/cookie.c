@@ -4,19 +4,11 @@
 #include <stdbool.h>
 #include <string.h>
 
-/* RFC 6265 §4.1.1: cookie-octet = %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E */
-static const struct {
-	unsigned char lo, hi;
-} cookie_octets[] = {
-	{ 0x21, 0x21 }, { 0x23, 0x2B }, { 0x2D, 0x3A }, { 0x3C, 0x5B }, { 0x5D, 0x7E },
-};
-
+/* RFC 6265 §4.1.1: cookie-octet = %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E, that is the
+ * visible ASCII characters but DQUOTE, comma, semicolon and backslash. */
 static bool cookie_octet(unsigned char c)
 {
-	for (size_t i = 0; i < sizeof cookie_octets / sizeof cookie_octets[0]; i++)
-		if (c >= cookie_octets[i].lo && c <= cookie_octets[i].hi)
-			return true;
-	return false;
+	return c >= 0x21 && c <= 0x7E && c != '"' && c != ',' && c != ';' && c != '\\';
 }
 
 static bool cookie_ws(char c)

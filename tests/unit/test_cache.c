@@ -18,8 +18,8 @@ static struct identity ident(int n)
 
 	memset(&id, 0, sizeof id);
 	id.kind = AUTH_SESSION;
-	snprintf(id.user_id, sizeof id.user_id, "user-%d", n % 3);
-	snprintf(id.session_id, sizeof id.session_id, "session-%d", n);
+	snprintf(id.user_id, sizeof id.user_id, "00000000-0000-4000-8000-%012d", n % 3);
+	snprintf(id.session_id, sizeof id.session_id, "5e550000-0000-4000-8000-%012d", n);
 	snprintf(id.email, sizeof id.email, "u%d@example.com", n);
 	snprintf(id.permissions, sizeof id.permissions, "album.read album.write");
 	snprintf(id.role, sizeof id.role, "user");
@@ -39,7 +39,11 @@ START_TEST(test_hit_miss_ttl)
 	memset(&out, 0, sizeof out);
 	ck_assert_int_eq(cache_get(c, k, 4999, &out), CACHE_HIT);
 	ck_assert_str_eq(out.email, "u1@example.com");
-	ck_assert_str_eq(out.session_id, "session-1");
+	ck_assert_str_eq(out.session_id, "5e550000-0000-4000-8000-000000000001");
+	ck_assert_str_eq(out.user_id, "00000000-0000-4000-8000-000000000001");
+	ck_assert_str_eq(out.role, "user");
+	ck_assert_str_eq(out.key_id, "");
+	ck_assert_str_eq(out.link_id, "");
 	ck_assert_str_eq(out.permissions, "album.read album.write");
 	ck_assert(out.user_mfa);
 	ck_assert_int_eq(out.kind, AUTH_SESSION);
@@ -126,11 +130,14 @@ START_TEST(test_evict_by_field_and_flush)
 		key_of(i, k);
 		cache_put(c, k, 0, 0, &in);
 	}
-	ck_assert_uint_eq(cache_evict(c, CACHE_SESSION, "session-4"), 1);
+	ck_assert_uint_eq(cache_evict(c, CACHE_KEY, "5e550000-0000-4000-8000-000000000004"), 0);
+	ck_assert_uint_eq(cache_evict(c, CACHE_SESSION, "5e550000-0000-4000-8000-000000000004"), 1);
 	key_of(4, k);
 	ck_assert_int_eq(cache_get(c, k, 1, &out), CACHE_MISS);
-	ck_assert_uint_eq(cache_evict(c, CACHE_USER, "user-1"), 2); /* 1 and 7; 4 went already */
-	ck_assert_uint_eq(cache_evict(c, CACHE_USER, "user-1"), 0);
+	ck_assert_uint_eq(cache_evict(c, CACHE_USER, "00000000-0000-4000-8000-000000000001"), 2);
+	/* 1 and 7; 4 went already */
+	ck_assert_uint_eq(cache_evict(c, CACHE_USER, "00000000-0000-4000-8000-000000000001"), 0);
+	ck_assert_uint_eq(cache_evict(c, CACHE_USER, "00000000-0000-4000-8000-00000000000"), 0);
 	ck_assert_uint_eq(cache_evict(c, CACHE_KEY, ""), 0); /* empty ids match nothing */
 	ck_assert_uint_eq(cache_evict(c, CACHE_LINK, "x"), 0);
 	cache_get_stats(c, &st);
@@ -151,6 +158,87 @@ START_TEST(test_evict_by_field_and_flush)
 }
 END_TEST
 
+START_TEST(test_api_key_and_link_round_trip)
+{
+	struct cache *c = cache_new(16, 60000, 1000);
+	unsigned char k[CACHE_KEY_LEN];
+	struct identity in = ident(5), out;
+
+	key_of(5, k);
+	in.kind = AUTH_API_KEY;
+	in.session_id[0] = '\0';
+	snprintf(in.key_id, sizeof in.key_id, "%s", "abcdef01-2345-4678-9abc-def012345678");
+	snprintf(in.permissions, sizeof in.permissions, "%s", "album.read");
+	in.expires_at = 4000000000LL; /* past 2038 */
+	cache_put(c, k, 0, 1000, &in);
+	memset(&out, 0x55, sizeof out);
+	ck_assert_int_eq(cache_get(c, k, 1, &out), CACHE_HIT);
+	ck_assert_int_eq(out.kind, AUTH_API_KEY);
+	ck_assert_str_eq(out.key_id, "abcdef01-2345-4678-9abc-def012345678");
+	ck_assert_str_eq(out.session_id, "");
+	ck_assert_str_eq(out.permissions, "album.read");
+	ck_assert_str_eq(out.display_name, "");
+	ck_assert_int_eq(out.expires_at, 4000000000LL);
+	ck_assert_uint_eq(cache_evict(c, CACHE_KEY, "abcdef01-2345-4678-9abc-def012345678"), 1);
+
+	in = ident(6);
+	key_of(6, k);
+	in.kind = AUTH_SHARED_LINK;
+	in.session_id[0] = in.role[0] = '\0';
+	snprintf(in.link_id, sizeof in.link_id, "%s", "0000aaaa-0000-4000-8000-000000000006");
+	snprintf(in.path_prefix, sizeof in.path_prefix, "%s", "/albums/1/");
+	snprintf(in.link_version, sizeof in.link_version, "%s", "3");
+	in.has_password = true;
+	in.user_mfa = false;
+	cache_put(c, k, 0, 1000, &in);
+	ck_assert_int_eq(cache_get(c, k, 1, &out), CACHE_HIT);
+	ck_assert_int_eq(out.kind, AUTH_SHARED_LINK);
+	ck_assert_str_eq(out.link_id, "0000aaaa-0000-4000-8000-000000000006");
+	ck_assert_str_eq(out.path_prefix, "/albums/1/");
+	ck_assert_str_eq(out.link_version, "3");
+	ck_assert_str_eq(out.role, "");
+	ck_assert_str_eq(out.email, "u6@example.com");
+	ck_assert(out.has_password);
+	ck_assert(!out.user_mfa);
+	ck_assert_uint_eq(cache_evict(c, CACHE_SESSION, "0000aaaa-0000-4000-8000-000000000006"), 0);
+	ck_assert_uint_eq(cache_evict(c, CACHE_LINK, "0000aaaa-0000-4000-8000-000000000006"), 1);
+	cache_free(c);
+}
+END_TEST
+
+START_TEST(test_unusual_shapes_are_not_cached)
+{
+	struct cache *c = cache_new(16, 60000, 1000);
+	unsigned char k[CACHE_KEY_LEN];
+	struct identity in, out;
+	const char *bad_ids[] = { "session-1", "5E550000-0000-4000-8000-000000000001",
+		                  "5e550000-0000-4000-8000-00000000000", "" };
+
+	key_of(7, k);
+	for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++) {
+		in = ident(7);
+		snprintf(in.session_id, sizeof in.session_id, "%s", bad_ids[i]);
+		cache_put(c, k, 0, 1000, &in);
+		ck_assert_int_eq(cache_get(c, k, 1, &out), CACHE_MISS);
+	}
+	in = ident(7); /* a session identity that also names a key */
+	snprintf(in.key_id, sizeof in.key_id, "%s", "abcdef01-2345-4678-9abc-def012345678");
+	cache_put(c, k, 0, 1000, &in);
+	ck_assert_int_eq(cache_get(c, k, 1, &out), CACHE_MISS);
+	in = ident(7);
+	in.kind = AUTH_TOKEN;
+	cache_put(c, k, 0, 1000, &in);
+	ck_assert_int_eq(cache_get(c, k, 1, &out), CACHE_MISS);
+	in = ident(7); /* and it replaces what was there */
+	cache_put(c, k, 0, 1000, &in);
+	ck_assert_int_eq(cache_get(c, k, 1, &out), CACHE_HIT);
+	snprintf(in.user_id, sizeof in.user_id, "%s", "nobody");
+	cache_put(c, k, 0, 1000, &in);
+	ck_assert_int_eq(cache_get(c, k, 1, &out), CACHE_MISS);
+	cache_free(c);
+}
+END_TEST
+
 START_TEST(test_disabled)
 {
 	struct cache *c = cache_new(0, 60000, 1000);
@@ -160,7 +248,7 @@ START_TEST(test_disabled)
 	key_of(1, k);
 	cache_put(c, k, 0, 0, &in);
 	ck_assert_int_eq(cache_get(c, k, 0, &out), CACHE_MISS);
-	ck_assert_uint_eq(cache_evict(c, CACHE_USER, "user-1"), 0);
+	ck_assert_uint_eq(cache_evict(c, CACHE_USER, "00000000-0000-4000-8000-000000000001"), 0);
 	cache_flush(c);
 	cache_free(c);
 }
@@ -176,6 +264,8 @@ Suite *suite_cache(void)
 	tcase_add_test(tc, test_negative_entries);
 	tcase_add_test(tc, test_bounded_with_clock);
 	tcase_add_test(tc, test_evict_by_field_and_flush);
+	tcase_add_test(tc, test_api_key_and_link_round_trip);
+	tcase_add_test(tc, test_unusual_shapes_are_not_cached);
 	tcase_add_test(tc, test_disabled);
 	suite_add_tcase(s, tc);
 	return s;
