@@ -157,13 +157,19 @@ static enum db_status credential_verify_jwt(struct db *db, struct cache *cache,
                                             struct identity *id)
 {
 	struct access_jwt a;
-	unsigned char key[CRYPTO_SHA256_LEN];
+	unsigned char key[CRYPTO_SHA256_LEN], seen[CRYPTO_SHA256_LEN];
 	char name[64];
 	enum db_status st;
-
+	long long now_ms = credential_now_ms(), session_expiry;
 	const struct site_keys *k;
 	int i;
 
+	/* A token verified before is found by its own hash (a JWT has dots, which no opaque token
+	 * has, so the hashes never meet): no signature check, no claims parsing, no lookup. */
+	crypto_sha256(c->jwt, c->jwt_len, seen);
+	id->kind = AUTH_JWT;
+	if (cache_get(cache, seen, now_ms, id) == CACHE_HIT)
+		return DB_OK;
 	for (i = 0; (k = site_keys(keys->site, i, now)) != NULL; i++)
 		if (access_jwt_verify(k->jwt, c->jwt, c->jwt_len, keys->issuer, keys->audience, now,
 		                      &a) == 0)
@@ -178,6 +184,16 @@ static enum db_status credential_verify_jwt(struct db *db, struct cache *cache,
 	if (st == DB_OK && strcmp(id->user_id, a.sub) != 0)
 		st = DB_NOT_FOUND; /* a token for another user than its session's: never valid */
 	id->kind = AUTH_JWT;
+	/* Remembered until the token's exp (a second early: the cache counts from whole seconds)
+	 * at the latest, and only when signed with the current key, whose validity has no end. A
+	 * revoked session or user evicts it with the session's other entries. */
+	if (st == DB_OK && i == 0) {
+		session_expiry = id->expires_at;
+		if (id->expires_at == 0 || id->expires_at > a.exp - 1)
+			id->expires_at = a.exp - 1;
+		cache_put(cache, seen, now_ms, now, id);
+		id->expires_at = session_expiry;
+	}
 	return st;
 }
 

@@ -468,6 +468,32 @@ def test_access_jwt(authz):
     servers.eventually(lambda: ask(mint(key, sub=str(uid), sid=sid))[0], lambda s: s == 401)
 
 
+def test_access_jwt_seen_before_still_expires_and_is_revoked(authz):
+    """A JWT verified once is remembered by its hash: asked again (the same string) it is the
+    same identity, it stops at its exp although the cache TTL is longer, and a revocation of
+    its session reaches it."""
+    uid = authz.user("quinn@example.com")
+    _, sid = authz.session(uid)
+    key = jwt_key(authz)
+    now = int(time.time())
+    short = mint(key, sub=str(uid), sid=sid, exp=now + 3)
+    tok = mint(key, sub=str(uid), sid=sid, jti="remembered")
+
+    def ask(t):
+        return authz.ask("/api/x", headers={"Authorization": "Bearer " + t})
+
+    for t in (short, short, tok, tok):
+        status, headers, _ = ask(t)
+        assert status == 200
+        assert identity(headers)["postern_session_id"] == sid
+        assert identity(headers)["postern_user_id"] == str(uid)
+    servers.eventually(lambda: ask(short)[0], lambda s: s == 401, timeout=8)
+    assert int(time.time()) >= now + 2  # stopped by exp, not by chance
+    assert ask(tok)[0] == 200
+    authz.db.query("SELECT postern.revoke_session(%s)", (sid,))
+    servers.eventually(lambda: ask(tok)[0], lambda s: s == 401)
+
+
 def test_policy_function(authz):
     authz.user("olga@example.com")
     authz.user("pat@example.com")
