@@ -169,7 +169,7 @@ def test_post_body_is_not_sent_to_the_authorizer(webserver):
     p = webserver.authz_seen()[-1]
     assert p["REQUEST_METHOD"] == "POST"
     # no CONTENT_LENGTH (lighttpd, Apache) or an empty one (nginx: conf/nginx/postern.conf's
-    # override comes before fastcgi_params' and libfcgi keeps the first)
+    # override comes before fastcgi_params' and Postern keeps the first)
     assert p.get("CONTENT_LENGTH", "") == ""
     assert r.json()["CONTENT_LENGTH"] == "5000"  # the backend still gets the body
 

@@ -153,7 +153,7 @@ class Authorizer:
 
     def seen(self):
         """What allow_all received, one dict of FastCGI params per request. A name sent twice
-        keeps its FIRST value, as libfcgi's FCGX_GetParam does."""
+        keeps its FIRST value, as Postern (lib/fcgi_wire.c) and libfcgi do."""
         def first(pairs):
             d = {}
             for k, v in pairs:
