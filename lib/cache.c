@@ -14,7 +14,7 @@
  * with a cached one takes 2^128 / entries tries, and memory per entry is what this cache is
  * measured by (make bench: 100,000 entries). */
 #define CACHE_STORED_KEY 16
-#define CACHE_UUID_LEN 16
+#define CACHE_UUID_LEN IDENTITY_UUID_BYTES
 #define CACHE_GRANT_BUCKETS 256
 
 /* A role and a permission list, shared by every entry with the same pair: there are few. */
@@ -214,46 +214,9 @@ static uint32_t cache_slot(struct cache *c)
 	return i;
 }
 
-static int cache_hex(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1; /* PostgreSQL writes lowercase: a hit must give back the very same text */
-}
-
-/* A canonical UUID (8-4-4-4-12 lowercase hex digits) into 16 bytes; -1 for anything else. */
 static int cache_uuid_parse(const char *s, unsigned char out[CACHE_UUID_LEN])
 {
-	int n = 0;
-
-	for (int i = 0; i < IDENTITY_UUID_LEN; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return -1;
-			continue;
-		}
-		int hi = cache_hex(s[i]), lo;
-		if (hi < 0 || (lo = cache_hex(s[++i])) < 0)
-			return -1;
-		out[n++] = (unsigned char)(hi << 4 | lo);
-	}
-	return s[IDENTITY_UUID_LEN] == '\0' ? 0 : -1;
-}
-
-static void cache_uuid_format(const unsigned char in[CACHE_UUID_LEN], char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	int n = 0;
-
-	for (int i = 0; i < CACHE_UUID_LEN; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[n++] = '-';
-		out[n++] = hex[in[i] >> 4];
-		out[n++] = hex[in[i] & 15];
-	}
-	out[n] = '\0';
+	return identity_uuid_parse(s, strnlen(s, IDENTITY_UUID_LEN + 1), out);
 }
 
 /* Which of the identity's ids belongs to its kind; the others must be empty. NULL: the
@@ -337,11 +300,11 @@ static void cache_unpack(const struct cache_entry *e, struct identity *id)
 	id->path_prefix[0] = id->link_version[0] = '\0';
 	id->user_id[0] = '\0';
 	if (e->flags & F_USER)
-		cache_uuid_format(e->user_id, id->user_id);
+		identity_uuid_format(e->user_id, id->user_id);
 	cred = id->kind == AUTH_API_KEY       ? id->key_id
 	       : id->kind == AUTH_SHARED_LINK ? id->link_id
 	                                      : id->session_id;
-	cache_uuid_format(e->cred_id, cred);
+	identity_uuid_format(e->cred_id, cred);
 	memcpy(id->email, text, el + 1);
 	memcpy(id->role, role, e->grant->role_len + 1);
 	memcpy(id->permissions, role + e->grant->role_len + 1, e->grant->perms_len + 1);

@@ -1,10 +1,55 @@
 /* identity: who a verified credential speaks for, as both programs pass it around. */
 #include "identity.h"
 
+#include "crypto.h"
 #include "words.h"
 
 #include <jansson.h>
 #include <string.h>
+
+static int identity_hex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1; /* no uppercase: a cached identity must give back the very text it had */
+}
+
+int identity_uuid_parse(const char *s, size_t n, unsigned char *out)
+{
+	int b = 0;
+
+	if (n != IDENTITY_UUID_LEN)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int hi, lo;
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return -1;
+			continue;
+		}
+		if ((hi = identity_hex_digit(s[i])) < 0 || (lo = identity_hex_digit(s[++i])) < 0)
+			return -1;
+		if (out != NULL)
+			out[b] = (unsigned char)(hi << 4 | lo);
+		b++;
+	}
+	return 0;
+}
+
+void identity_uuid_format(const unsigned char *in, char *out)
+{
+	static const int groups[] = { 4, 2, 2, 2, 6 };
+
+	for (int g = 0; g < 5; g++) {
+		crypto_hex(in, (size_t)groups[g], out);
+		in += groups[g];
+		out += 2 * groups[g];
+		if (g < 4)
+			*out++ = '-';
+	}
+}
 
 const char *identity_kind_name(enum auth_kind kind)
 {

@@ -3,6 +3,7 @@
 #define POSTERN_IDENTITY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum auth_kind {
 	AUTH_NONE,
@@ -37,6 +38,14 @@ struct identity {
 	long long expires_at;     /* unix seconds, 0 = never */
 	long long elevated_until; /* unix seconds, 0 = not elevated */
 };
+
+#define IDENTITY_UUID_BYTES 16
+
+/* A canonical UUID of exactly n characters (8-4-4-4-12 lowercase hex digits, as PostgreSQL
+ * writes it) into 16 bytes; out may be NULL to only check. 0, or -1 for anything else. */
+int identity_uuid_parse(const char *s, size_t n, unsigned char *out);
+/* 16 bytes back into the canonical text (IDENTITY_UUID_LEN + 1 bytes with the NUL). */
+void identity_uuid_format(const unsigned char *in, char *out);
 
 /* The names written to POSTERN_AUTH. */
 const char *identity_kind_name(enum auth_kind kind);

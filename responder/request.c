@@ -354,18 +354,6 @@ int resp_require_session(struct resp_ctx *c)
 
 /* ---- routing -------------------------------------------------------------------------- */
 
-static bool resp_is_uuid(const char *s, size_t n)
-{
-	if (n != IDENTITY_UUID_LEN)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-		if (dash ? s[i] != '-' : strchr("0123456789abcdef", s[i]) == NULL || s[i] == '\0')
-			return false;
-	}
-	return true;
-}
-
 /* Matches a route path against subpath, capturing the {id} segment into arg. */
 static bool resp_path_matches(const char *pattern, const char *subpath, char *arg)
 {
@@ -374,7 +362,7 @@ static bool resp_path_matches(const char *pattern, const char *subpath, char *ar
 	while (*p && *s) {
 		if (strncmp(p, "{id}", 4) == 0) {
 			size_t l = strcspn(s, "/");
-			if (!resp_is_uuid(s, l))
+			if (identity_uuid_parse(s, l, NULL) != 0)
 				return false;
 			memcpy(arg, s, l);
 			arg[l] = '\0';
