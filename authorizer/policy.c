@@ -1,8 +1,9 @@
-/* policy: the rules and settings in force, loaded from PostgreSQL and swapped on NOTIFY, and
- * the cache evictions those notifications ask for. */
+/* policy: the rules, settings and role permissions in force, loaded from PostgreSQL and
+ * swapped on NOTIFY, and the cache evictions those notifications ask for. */
 #include "authorizer.h"
 
 #include "log.h"
+#include "roles.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -100,13 +101,39 @@ static void policy_reload(struct authz_app *app, struct db *db)
 	policy_install(app, p);
 }
 
+static int policy_add_role(void *ctx, const char *role, const char *permissions)
+{
+	if (roles_add(ctx, role, permissions) != 0) {
+		log_error("roles: cannot keep the permissions of role %s in memory", role);
+		return -1;
+	}
+	return 0;
+}
+
+/* Every role's permissions into the cache, which drops its entries (made with the old ones).
+ * If the load fails, sessions bring their permissions from the database until the next one. */
+static void policy_reload_roles(struct authz_app *app, struct db *db)
+{
+	struct roles *r = roles_new();
+
+	if (r == NULL || db_load_role_permissions(db, policy_add_role, r) != DB_OK) {
+		roles_free(r);
+		cache_set_roles(app->cache, NULL);
+		log_warn(
+		    "roles: reload failed; session lookups include their permissions meanwhile");
+		return;
+	}
+	log_info("roles: permissions of %zu roles loaded", roles_count(r));
+	cache_set_roles(app->cache, r);
+}
+
 static bool policy_payload_matters(const char *payload)
 {
 	return strcmp(payload, "rules") == 0 || strcmp(payload, "settings") == 0;
 }
 
-/* A change to a session, user, key or link evicts its cached credentials; a role's change
- * (its permissions, seen by every session and key of that role) empties the cache. */
+/* A change to a session, user, key or link evicts its cached credentials (a role's change
+ * reloads the roles, which empties the cache: see policy_notified). */
 static void policy_evict(struct authz_app *app, const char *payload)
 {
 	static const struct {
@@ -126,8 +153,6 @@ static void policy_evict(struct authz_app *app, const char *payload)
 			return;
 		}
 	}
-	if (strncmp(payload, "role:", 5) == 0)
-		cache_flush(app->cache);
 }
 
 static void policy_sleep_ms(long ms)
@@ -136,19 +161,24 @@ static void policy_sleep_ms(long ms)
 }
 
 /* One notification, and every one already waiting behind it: evictions at once, and a
- * single reload of the policy for a burst of rule or setting changes. */
+ * single reload of the policy for a burst of rule or setting changes, and of the roles for a
+ * burst of role changes. */
 static void policy_notified(struct authz_app *app, struct db *db, char *payload, size_t len)
 {
-	bool reload = false;
+	bool reload = false, reload_roles = false;
 
 	do {
 		if (policy_payload_matters(payload))
 			reload = true;
+		else if (strncmp(payload, "role:", 5) == 0)
+			reload_roles = true;
 		else
 			policy_evict(app, payload);
 	} while (db_wait_notify(db, 0, payload, len) == 1);
 	if (reload)
 		policy_reload(app, db);
+	if (reload_roles)
+		policy_reload_roles(app, db);
 }
 
 /* Every few seconds the counters go to postern.stats (on the listener's own connection). */
@@ -192,9 +222,10 @@ static void *policy_listener_main(void *arg)
 				continue;
 			}
 			listening = true;
-			/* notifications sent while nobody listened are lost: forget everything */
-			cache_flush(app->cache);
+			/* notifications sent while nobody listened are lost: forget everything (the
+			 * roles' reload empties the cache, whether or not it succeeds) */
 			policy_reload(app, db);
+			policy_reload_roles(app, db);
 		}
 		policy_report(app, db, &last_report);
 		touch_flush(db);

@@ -1,6 +1,9 @@
 /* cache: the per-process credential cache (hash -> identity), bounded, with TTLs, CLOCK
- * eviction, negative entries, and eviction by session, user, key or link for NOTIFY. */
+ * eviction, negative entries, eviction by session, user, key or link for NOTIFY, and the role
+ * permissions its session entries are made with. */
 #include "cache.h"
+
+#include "roles.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -56,6 +59,10 @@ struct cache {
 	uint32_t nbuckets; /* a power of two */
 	uint32_t max, count, hand, free_head, unused;
 	long ttl_ms, negative_ttl_ms;
+	/* Counts evictions and flushes: a lookup that began before one may have read what it
+	 * evicted, so its result is not stored (cache_ticket). */
+	unsigned long long generation;
+	struct roles *roles; /* NULL: not loaded (sessions then come with their permissions) */
 	unsigned long long hits, misses, evictions;
 	struct cache_grant *grants[CACHE_GRANT_BUCKETS];
 };
@@ -152,6 +159,7 @@ void cache_free(struct cache *c)
 			cache_release(c, &c->entries[i]);
 	free(c->entries);
 	free(c->buckets);
+	roles_free(c->roles);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -347,8 +355,20 @@ enum cache_result cache_get(struct cache *c, const unsigned char key[CACHE_KEY_L
 	return r;
 }
 
-void cache_put(struct cache *c, const unsigned char key[CACHE_KEY_LEN], long long now_ms,
-               long long now_unix, const struct identity *id)
+unsigned long long cache_ticket(struct cache *c)
+{
+	unsigned long long g;
+
+	if (c == NULL)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	g = c->generation;
+	pthread_mutex_unlock(&c->lock);
+	return g;
+}
+
+void cache_put(struct cache *c, unsigned long long ticket, const unsigned char key[CACHE_KEY_LEN],
+               long long now_ms, long long now_unix, const struct identity *id)
 {
 	struct cache_entry e = { .flags = F_LIVE };
 	uint32_t i, b;
@@ -363,6 +383,10 @@ void cache_put(struct cache *c, const unsigned char key[CACHE_KEY_LEN], long lon
 		return;
 	memcpy(e.key, key, CACHE_STORED_KEY);
 	pthread_mutex_lock(&c->lock);
+	if (ticket != c->generation) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
 	i = cache_find(c, key);
 	if (i != CACHE_NONE)
 		cache_remove(c, i);
@@ -408,6 +432,7 @@ size_t cache_evict(struct cache *c, enum cache_field field, const char *value)
 	if (c == NULL || c->max == 0 || cache_uuid_parse(value, uuid) != 0)
 		return 0;
 	pthread_mutex_lock(&c->lock);
+	c->generation++;
 	for (uint32_t i = 0; i < c->unused; i++) {
 		struct cache_entry *e = &c->entries[i];
 		if ((e->flags & F_LIVE) && e->grant != NULL && cache_matches(e, field, uuid)) {
@@ -419,15 +444,63 @@ size_t cache_evict(struct cache *c, enum cache_field field, const char *value)
 	return n;
 }
 
-void cache_flush(struct cache *c)
+static void cache_flush_locked(struct cache *c)
 {
-	if (c == NULL || c->max == 0)
-		return;
-	pthread_mutex_lock(&c->lock);
+	c->generation++;
 	for (uint32_t i = 0; i < c->unused; i++)
 		if (c->entries[i].flags & F_LIVE)
 			cache_remove(c, i);
+}
+
+void cache_flush(struct cache *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	cache_flush_locked(c);
 	pthread_mutex_unlock(&c->lock);
+}
+
+void cache_set_roles(struct cache *c, struct roles *r)
+{
+	struct roles *old;
+
+	if (c == NULL) {
+		roles_free(r);
+		return;
+	}
+	pthread_mutex_lock(&c->lock);
+	old = c->roles;
+	c->roles = r;
+	cache_flush_locked(c); /* every entry was made with the old permissions */
+	pthread_mutex_unlock(&c->lock);
+	roles_free(old);
+}
+
+bool cache_has_roles(struct cache *c)
+{
+	bool has;
+
+	if (c == NULL)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	has = c->roles != NULL;
+	pthread_mutex_unlock(&c->lock);
+	return has;
+}
+
+bool cache_role_permissions(struct cache *c, const char *role, char *out, size_t n)
+{
+	bool has;
+
+	if (c == NULL)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	has = c->roles != NULL;
+	if (has)
+		roles_permissions(c->roles, role, out, n);
+	pthread_mutex_unlock(&c->lock);
+	return has;
 }
 
 void cache_get_stats(struct cache *c, struct cache_stats *out)

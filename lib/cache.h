@@ -22,17 +22,29 @@ enum cache_result { CACHE_MISS, CACHE_HIT, CACHE_HIT_NEGATIVE };
 /* Looks key up at now_ms (CLOCK_MONOTONIC milliseconds); a hit copies the identity into *id. */
 enum cache_result cache_get(struct cache *c, const unsigned char key[CACHE_KEY_LEN],
                             long long now_ms, struct identity *id);
-/* Stores an identity (positive) or, with id NULL, an unknown credential (negative). A
- * positive entry never outlives the identity's own expires_at (unix seconds, 0 = none);
- * now_unix converts it. */
-void cache_put(struct cache *c, const unsigned char key[CACHE_KEY_LEN], long long now_ms,
-               long long now_unix, const struct identity *id);
+/* Taken before a lookup whose result is to be stored: cache_put drops a result whose lookup
+ * began before an eviction or flush (it may have read what was revoked). */
+unsigned long long cache_ticket(struct cache *c);
+/* Stores an identity (positive) or, with id NULL, an unknown credential (negative), unless an
+ * eviction or flush came after ticket. A positive entry never outlives the identity's own
+ * expires_at (unix seconds, 0 = none); now_unix converts it. */
+void cache_put(struct cache *c, unsigned long long ticket, const unsigned char key[CACHE_KEY_LEN],
+               long long now_ms, long long now_unix, const struct identity *id);
 
 /* What a NOTIFY names: evicts every entry of that session, user, API key or shared link. */
 enum cache_field { CACHE_SESSION, CACHE_USER, CACHE_KEY, CACHE_LINK };
 size_t cache_evict(struct cache *c, enum cache_field field, const char *value);
-/* Drops everything (a role's permissions changed, or notifications may have been lost). */
+/* Drops everything (notifications may have been lost). */
 void cache_flush(struct cache *c);
+
+/* The roles' permissions (taken over; NULL forgets them), replacing the previous ones and
+ * dropping every entry, which was made with those. With a cache NULL, r is freed. */
+struct roles;
+void cache_set_roles(struct cache *c, struct roles *r);
+/* Whether role permissions are loaded; then cache_role_permissions copies role's into out
+ * (true), else it leaves out alone (false: look the permissions up with the session). */
+bool cache_has_roles(struct cache *c);
+bool cache_role_permissions(struct cache *c, const char *role, char *out, size_t n);
 
 struct cache_stats {
 	size_t entries;

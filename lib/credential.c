@@ -104,16 +104,19 @@ static long long credential_now_ms(void)
 	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+/* A lookup on a cache miss: the session by hash or id, or a key or link by hash. */
+typedef enum db_status (*credential_lookup_fn)(struct db *, struct cache *, const void *,
+                                               struct identity *);
+
 /* Asks the cache first; on a miss runs the lookup and remembers what it found (or that it
  * found nothing). Outages and errors are never cached. */
 static enum db_status credential_cached(struct cache *cache, const unsigned char key[32],
                                         long long now, struct identity *id,
-                                        enum db_status (*lookup)(struct db *, const void *,
-                                                                 struct identity *),
-                                        struct db *db, const void *arg)
+                                        credential_lookup_fn lookup, struct db *db, const void *arg)
 {
 	long long now_ms = credential_now_ms();
 	enum auth_kind kind = id->kind;
+	unsigned long long ticket = cache_ticket(cache);
 	enum db_status st;
 
 	switch (cache_get(cache, key, now_ms, id)) {
@@ -122,31 +125,56 @@ static enum db_status credential_cached(struct cache *cache, const unsigned char
 	case CACHE_MISS: break;
 	}
 	id->kind = kind;
-	st = lookup(db, arg, id);
+	st = lookup(db, cache, arg, id);
 	if (st == DB_OK)
-		cache_put(cache, key, now_ms, now, id);
+		cache_put(cache, ticket, key, now_ms, now, id);
 	else if (st == DB_NOT_FOUND)
-		cache_put(cache, key, now_ms, now, NULL);
+		cache_put(cache, ticket, key, now_ms, now, NULL);
 	return st;
 }
 
-static enum db_status credential_session_by_id(struct db *db, const void *sid, struct identity *id)
+/* A session by token hash or (for a JWT) by id. With the roles' permissions in the cache
+ * (the authorizer) the lookup leaves the permissions out and they come from there; else
+ * (the responder, or the roles not loaded) the database adds them. */
+static enum db_status credential_session_row(struct db *db, struct cache *cache,
+                                             const unsigned char *hash, const char *sid,
+                                             struct identity *id)
 {
-	return db_auth_session_id(db, sid, id);
+	enum db_status st;
+
+	if (cache_has_roles(cache)) {
+		st = hash != NULL ? db_authz_session(db, hash, id)
+		                  : db_authz_session_id(db, sid, id);
+		if (st != DB_OK || cache_role_permissions(cache, id->role, id->permissions,
+		                                          sizeof id->permissions))
+			return st;
+	}
+	return hash != NULL ? db_auth_session(db, hash, id) : db_auth_session_id(db, sid, id);
 }
 
-static enum db_status credential_session(struct db *db, const void *hash, struct identity *id)
+static enum db_status credential_session_by_id(struct db *db, struct cache *cache, const void *sid,
+                                               struct identity *id)
 {
-	return db_auth_session(db, hash, id);
+	return credential_session_row(db, cache, NULL, sid, id);
 }
 
-static enum db_status credential_api_key(struct db *db, const void *hash, struct identity *id)
+static enum db_status credential_session(struct db *db, struct cache *cache, const void *hash,
+                                         struct identity *id)
 {
+	return credential_session_row(db, cache, hash, NULL, id);
+}
+
+static enum db_status credential_api_key(struct db *db, struct cache *cache, const void *hash,
+                                         struct identity *id)
+{
+	(void)cache;
 	return db_auth_api_key(db, hash, id);
 }
 
-static enum db_status credential_link(struct db *db, const void *hash, struct identity *id)
+static enum db_status credential_link(struct db *db, struct cache *cache, const void *hash,
+                                      struct identity *id)
 {
+	(void)cache;
 	return db_auth_shared_link(db, hash, id);
 }
 
@@ -161,6 +189,7 @@ static enum db_status credential_verify_jwt(struct db *db, struct cache *cache,
 	char name[64];
 	enum db_status st;
 	long long now_ms = credential_now_ms(), session_expiry;
+	unsigned long long ticket = cache_ticket(cache);
 	const struct site_keys *k;
 	int i;
 
@@ -191,7 +220,7 @@ static enum db_status credential_verify_jwt(struct db *db, struct cache *cache,
 		session_expiry = id->expires_at;
 		if (id->expires_at == 0 || id->expires_at > a.exp - 1)
 			id->expires_at = a.exp - 1;
-		cache_put(cache, seen, now_ms, now, id);
+		cache_put(cache, ticket, seen, now_ms, now, id);
 		id->expires_at = session_expiry;
 	}
 	return st;

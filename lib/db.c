@@ -39,6 +39,17 @@
 	  "coalesce(extract(epoch FROM elevated_until)::bigint, 0) "                                  \
 	  "FROM postern.auth_session_id($1::uuid)",                                                   \
 	  1, true)                                                                                    \
+	X(AUTHZ_SESSION,                                                                              \
+	  "SELECT session_id, user_id, email, display_name, role, user_mfa, session_mfa, "            \
+	  "must_change_password, expires_at, elevated_until FROM postern.authz_session($1)",          \
+	  1, true)                                                                                    \
+	X(AUTHZ_SESSION_ID,                                                                           \
+	  "SELECT session_id, user_id, email, display_name, role, user_mfa, session_mfa, "            \
+	  "must_change_password, expires_at, elevated_until "                                         \
+	  "FROM postern.authz_session_id($1::uuid)",                                                  \
+	  1, true)                                                                                    \
+	X(LOAD_ROLE_PERMISSIONS, "SELECT role, permissions FROM postern.load_role_permissions()",     \
+	  0, true)                                                                                    \
 	X(AUTH_API_KEY,                                                                               \
 	  "SELECT key_id, user_id, email, role, array_to_string(permissions, ' '), user_mfa, "        \
 	  "coalesce(extract(epoch FROM expires_at)::bigint, 0) FROM postern.auth_api_key($1)",        \
@@ -621,37 +632,42 @@ static enum db_status db_lookup_done(PGresult *res, int copy_failed, const char 
 	return DB_OK;
 }
 
-/* The columns of AUTH_SESSION and AUTH_SESSION_ID. */
-static enum db_status db_session_row(PGresult *res, struct identity *id)
+/* The columns of AUTH_SESSION and AUTH_SESSION_ID; AUTHZ_SESSION(_ID) have the same without
+ * the permissions (column 5), and the identity's stay as they are. */
+static enum db_status db_session_row(PGresult *res, bool with_permissions, struct identity *id)
 {
+	int p = with_permissions ? 1 : 0;
 	int bad = db_copy(id->session_id, sizeof id->session_id, res, 0, 0) |
 	          db_copy(id->user_id, sizeof id->user_id, res, 0, 1) |
 	          db_copy(id->email, sizeof id->email, res, 0, 2) |
 	          db_copy(id->display_name, sizeof id->display_name, res, 0, 3) |
-	          db_copy(id->role, sizeof id->role, res, 0, 4) |
-	          db_copy(id->permissions, sizeof id->permissions, res, 0, 5);
+	          db_copy(id->role, sizeof id->role, res, 0, 4);
 
-	id->user_mfa = db_bool(res, 0, 6);
-	id->session_mfa = db_bool(res, 0, 7);
-	id->must_change_password = db_bool(res, 0, 8);
-	id->expires_at = db_int8(res, 0, 9);
-	id->elevated_until = db_int8(res, 0, 10);
-	return db_lookup_done(res, bad, "auth_session");
+	if (with_permissions)
+		bad |= db_copy(id->permissions, sizeof id->permissions, res, 0, 5);
+	id->user_mfa = db_bool(res, 0, 5 + p);
+	id->session_mfa = db_bool(res, 0, 6 + p);
+	id->must_change_password = db_bool(res, 0, 7 + p);
+	id->expires_at = db_int8(res, 0, 8 + p);
+	id->elevated_until = db_int8(res, 0, 9 + p);
+	return db_lookup_done(res, bad, "the session lookup");
 }
 
-enum db_status db_auth_session(struct db *db, const unsigned char hash[32], struct identity *id)
+static enum db_status db_session_by_hash(struct db *db, enum db_stmt stmt,
+                                         const unsigned char hash[32], struct identity *id)
 {
 	enum db_status st;
-	PGresult *res = db_lookup(db, DB_STMT_AUTH_SESSION, hash, NULL, NULL, &st);
+	PGresult *res = db_lookup(db, stmt, hash, NULL, NULL, &st);
 
-	return res == NULL ? st : db_session_row(res, id);
+	return res == NULL ? st : db_session_row(res, stmt == DB_STMT_AUTH_SESSION, id);
 }
 
-enum db_status db_auth_session_id(struct db *db, const char *session_id, struct identity *id)
+static enum db_status db_session_by_id(struct db *db, enum db_stmt stmt, const char *session_id,
+                                       struct identity *id)
 {
 	const char *values[1] = { session_id };
 	enum db_status st;
-	PGresult *res = db_exec(db, DB_STMT_AUTH_SESSION_ID, values, NULL, NULL, &st);
+	PGresult *res = db_exec(db, stmt, values, NULL, NULL, &st);
 
 	if (res == NULL)
 		return st;
@@ -660,7 +676,27 @@ enum db_status db_auth_session_id(struct db *db, const char *session_id, struct 
 		PQclear(res);
 		return st;
 	}
-	return db_session_row(res, id);
+	return db_session_row(res, stmt == DB_STMT_AUTH_SESSION_ID, id);
+}
+
+enum db_status db_auth_session(struct db *db, const unsigned char hash[32], struct identity *id)
+{
+	return db_session_by_hash(db, DB_STMT_AUTH_SESSION, hash, id);
+}
+
+enum db_status db_auth_session_id(struct db *db, const char *session_id, struct identity *id)
+{
+	return db_session_by_id(db, DB_STMT_AUTH_SESSION_ID, session_id, id);
+}
+
+enum db_status db_authz_session(struct db *db, const unsigned char hash[32], struct identity *id)
+{
+	return db_session_by_hash(db, DB_STMT_AUTHZ_SESSION, hash, id);
+}
+
+enum db_status db_authz_session_id(struct db *db, const char *session_id, struct identity *id)
+{
+	return db_session_by_id(db, DB_STMT_AUTHZ_SESSION_ID, session_id, id);
 }
 
 enum db_status db_auth_api_key(struct db *db, const unsigned char hash[32], struct identity *id)
@@ -795,11 +831,12 @@ enum db_status db_load_rules(struct db *db, int (*fn)(void *ctx, const struct ru
 	return DB_OK;
 }
 
-enum db_status db_load_settings(struct db *db,
-                                int (*fn)(void *ctx, const char *key, const char *value), void *ctx)
+/* A statement of two text columns, row by row into fn. */
+static enum db_status db_load_pairs(struct db *db, enum db_stmt stmt,
+                                    int (*fn)(void *ctx, const char *a, const char *b), void *ctx)
 {
 	enum db_status st;
-	PGresult *res = db_exec(db, DB_STMT_LOAD_SETTINGS, NULL, NULL, NULL, &st);
+	PGresult *res = db_exec(db, stmt, NULL, NULL, NULL, &st);
 
 	if (res == NULL)
 		return st;
@@ -811,6 +848,19 @@ enum db_status db_load_settings(struct db *db,
 	}
 	PQclear(res);
 	return DB_OK;
+}
+
+enum db_status db_load_settings(struct db *db,
+                                int (*fn)(void *ctx, const char *key, const char *value), void *ctx)
+{
+	return db_load_pairs(db, DB_STMT_LOAD_SETTINGS, fn, ctx);
+}
+
+enum db_status
+db_load_role_permissions(struct db *db,
+                         int (*fn)(void *ctx, const char *role, const char *permissions), void *ctx)
+{
+	return db_load_pairs(db, DB_STMT_LOAD_ROLE_PERMISSIONS, fn, ctx);
 }
 
 enum db_status db_listen(struct db *db)

@@ -15,7 +15,7 @@ enum db_status {
 };
 
 /* The schema version (sql/migrations) this build needs; checked on every new connection. */
-#define DB_SCHEMA_VERSION 10
+#define DB_SCHEMA_VERSION 11
 
 struct db_opts {
 	const char *conninfo;
@@ -50,6 +50,10 @@ struct rule_row;
 enum db_status db_auth_session(struct db *db, const unsigned char hash[32], struct identity *id);
 /* The same by session id (an access JWT's sid claim; a malformed uuid is DB_ERROR). */
 enum db_status db_auth_session_id(struct db *db, const char *session_id, struct identity *id);
+/* The authorizer's (postern.authz_session*): the same sessions, without the role's
+ * permissions, which the caller fills (id->permissions is left as it was). */
+enum db_status db_authz_session(struct db *db, const unsigned char hash[32], struct identity *id);
+enum db_status db_authz_session_id(struct db *db, const char *session_id, struct identity *id);
 enum db_status db_auth_api_key(struct db *db, const unsigned char hash[32], struct identity *id);
 enum db_status db_auth_shared_link(struct db *db, const unsigned char hash[32],
                                    struct identity *id);
@@ -72,6 +76,9 @@ enum db_status db_load_rules(struct db *db, int (*fn)(void *ctx, const struct ru
 enum db_status db_load_settings(struct db *db,
                                 int (*fn)(void *ctx, const char *key, const char *value),
                                 void *ctx);
+/* Calls fn for every role that has permissions (space-separated, sorted). */
+enum db_status db_load_role_permissions(
+    struct db *db, int (*fn)(void *ctx, const char *role, const char *permissions), void *ctx);
 
 /* LISTEN postern on this handle's connection (connecting if needed). */
 enum db_status db_listen(struct db *db);

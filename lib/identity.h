@@ -18,13 +18,14 @@ enum auth_kind {
 #define IDENTITY_EMAIL_MAX 254
 #define IDENTITY_PERMS_MAX 2048
 #define IDENTITY_PATH_MAX 1024
+#define IDENTITY_ROLE_SIZE 64 /* with the NUL; role names are at most 63 (postern.roles) */
 
 struct identity {
 	enum auth_kind kind;
 	char user_id[IDENTITY_UUID_LEN + 1];
 	char email[IDENTITY_EMAIL_MAX + 1];
 	char display_name[256];
-	char role[64];
+	char role[IDENTITY_ROLE_SIZE];
 	char session_id[IDENTITY_UUID_LEN + 1]; /* "" when the credential has no session */
 	char key_id[IDENTITY_UUID_LEN + 1];
 	char link_id[IDENTITY_UUID_LEN + 1];

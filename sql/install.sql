@@ -87,10 +87,16 @@ SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 10) AS p
 \ir migrations/010_lookups.sql
 \endif
 
+-- Migration 011: the authorizer's lean session lookups and role permissions.
+SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 11) AS postern_need_011 \gset
+\if :postern_need_011
+\ir migrations/011_authz_lookups.sql
+\endif
+
 -- Add later migrations here, in order, exactly like the ones above:
--- SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 11) AS postern_need_011 \gset
--- \if :postern_need_011
--- \ir migrations/011_something.sql
+-- SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 12) AS postern_need_012 \gset
+-- \if :postern_need_012
+-- \ir migrations/012_something.sql
 -- \endif
 
 RESET client_min_messages;

@@ -173,7 +173,8 @@ static void bench_renew(struct authz_thread *t, const struct bench_case *bc)
 	if (bc->negative == NULL)
 		return;
 	crypto_sha256(bc->negative, strlen(bc->negative), h);
-	cache_put(t->app->cache, h, bench_now_ms(), (long long)time(NULL), NULL);
+	cache_put(t->app->cache, cache_ticket(t->app->cache), h, bench_now_ms(),
+	          (long long)time(NULL), NULL);
 }
 
 /* Times iterations decisions in slices of 50,000; between slices (untimed) the negative entry
@@ -316,7 +317,7 @@ int main(int argc, char **argv)
 		snprintf(id.email, sizeof id.email, "bench%u@example.com", i);
 		snprintf(id.role, sizeof id.role, "user");
 		snprintf(id.permissions, sizeof id.permissions, "album.read album.write");
-		cache_put(app.cache, h, now_ms, now, &id);
+		cache_put(app.cache, cache_ticket(app.cache), h, now_ms, now, &id);
 		if (i == 0) {
 			/* an access JWT for session 0, cached under its session id as the pipeline
 			 * does ("postern-sid:<sid>") */
@@ -331,7 +332,7 @@ int main(int argc, char **argv)
 			snprintf(name, sizeof name, "postern-sid:%s", id.session_id);
 			crypto_sha256(name, strlen(name), h);
 			id.kind = AUTH_JWT;
-			cache_put(app.cache, h, now_ms, now, &id);
+			cache_put(app.cache, cache_ticket(app.cache), h, now_ms, now, &id);
 		}
 	}
 	for (unsigned i = 0; i < HOT_N; i++) {
@@ -346,7 +347,7 @@ int main(int argc, char **argv)
 		snprintf(id.email, sizeof id.email, "bench%u@example.com", i);
 		snprintf(id.role, sizeof id.role, "user");
 		snprintf(id.permissions, sizeof id.permissions, "album.read");
-		cache_put(app.cache, h, now_ms, now, &id);
+		cache_put(app.cache, cache_ticket(app.cache), h, now_ms, now, &id);
 	}
 	{
 		char tok[CRYPTO_TOKEN_LEN + 1];
@@ -356,7 +357,8 @@ int main(int argc, char **argv)
 		snprintf(neg, sizeof neg, "Bearer %s", tok);
 		neg_p[0] = neg;
 		crypto_sha256(tok, strlen(tok), h);
-		cache_put(app.cache, h, now_ms, now, NULL); /* negative entry, cache_negative_ttl */
+		cache_put(app.cache, cache_ticket(app.cache), h, now_ms, now,
+		          NULL); /* negative entry, cache_negative_ttl */
 	}
 
 	struct authz_request req = { .role = FCGI_ROLE_AUTHORIZER,

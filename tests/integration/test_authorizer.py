@@ -640,3 +640,113 @@ def test_rotation_needs_both_keys(workdir):
     r = subprocess.run([os.path.join(servers.BUILD, "postern-authorizer"), "-c", cfg,
                         "--check-config"], capture_output=True, text=True)
     assert "expected a UTC time like 2027-01-31T00:00:00Z" in r.stderr
+
+
+# -- a session's permissions are its role's, kept in memory (migration 011) -------------------
+CACHES = pytest.mark.parametrize("cache", [{}, {"cache_entries": "0"}], ids=["cache", "no-cache"])
+
+
+def start_authz(db, programs, **overrides):
+    """The authorizer as the authz fixture starts it (cache TTL 1 h), with overrides."""
+    p = programs("authorizer", cookie_secure="off", cache_ttl="1h", **overrides)
+    servers.wait_for(lambda: "rules loaded" in p.log(), what="rules loaded")
+    return Authz(p, db)
+
+
+def editor_with_session(db, *permissions):
+    """Role editor with permissions, its user vic@example.com with a session, and a rule that
+    /albums/** needs album.write; made before the authorizer starts. Returns (uid, token, sid)."""
+    db.query("SELECT postern.create_role('editor', 'Editors')")
+    for p in permissions:
+        db.query("SELECT postern.grant_permission('editor', %s)", (p,))
+    a = Authz(None, db)
+    uid = a.user("vic@example.com", "editor")
+    token, sid = a.session(uid)
+    db.query("INSERT INTO postern.rules (priority, path_pattern, access, permission) "
+             "VALUES (200, '/albums/**', 'permission', 'album.write')")
+    return uid, token, sid
+
+
+def state(authz, token):
+    """(status of /albums/1, the permissions answered on /x) for token's session."""
+    status, headers, _ = authz.ask("/x", headers=cookie(token))
+    assert status == 200
+    return authz.ask("/albums/1", headers=cookie(token))[0], identity(headers).get("postern_permissions")
+
+
+def settle(authz, token, want):
+    """Polls state() until it is want (a role's change travels by NOTIFY), up to 5 s."""
+    servers.eventually(lambda: state(authz, token), lambda s: s == want, timeout=5,
+                       what=f"the session's answers to become {want}")
+
+
+@CACHES
+def test_session_permissions_follow_the_role(db, programs, cache):
+    uid, token, sid = editor_with_session(db, "album.read")
+    a = start_authz(db, programs, **cache)
+    status, _, body = a.ask("/albums/1", headers=cookie(token))
+    assert status == 403 and b'"code":"FORBIDDEN"' in body
+    assert state(a, token) == (403, "album.read")   # from the cache, when there is one
+    db.query("SELECT postern.grant_permission('editor', 'album.write')")
+    settle(a, token, (200, "album.read album.write"))
+    status, headers, _ = a.ask("/albums/1", headers=cookie(token))
+    assert status == 200
+    assert identity(headers) == {
+        "remote_user": "vic@example.com", "postern_user_id": str(uid),
+        "postern_user": "vic@example.com", "postern_role": "editor", "postern_auth": "session",
+        "postern_session_id": sid, "postern_permissions": "album.read album.write",
+        "postern_mfa": "off"}
+    db.query("SELECT postern.revoke_permission('editor', 'album.write')")
+    settle(a, token, (403, "album.read"))
+    db.query("SELECT postern.revoke_permission('editor', 'album.read')")
+    settle(a, token, (403, None))                   # no permissions: no variable
+    # another role's change leaves the editor's answers as they are
+    db.query("SELECT postern.grant_permission('user', 'album.write')")
+    db.query("SELECT postern.grant_permission('editor', 'asset.read')")
+    settle(a, token, (403, "asset.read"))
+
+
+@CACHES
+def test_user_moved_to_another_role_gets_its_permissions(db, programs, cache):
+    _, token, _ = editor_with_session(db, "album.read")
+    a = start_authz(db, programs, **cache)
+    assert state(a, token) == (403, "album.read")
+    # a role made while the authorizer runs
+    db.query("SELECT postern.create_role('curator', 'Curators')")
+    for p in ("asset.read", "album.write"):
+        db.query("SELECT postern.grant_permission('curator', %s)", (p,))
+    db.query("SELECT postern.set_user_role('vic@example.com', 'curator')")
+    settle(a, token, (200, "album.write asset.read"))
+    status, headers, _ = a.ask("/albums/1", headers=cookie(token))
+    assert (status, identity(headers)["postern_role"]) == (200, "curator")
+    db.query("SELECT postern.set_user_role('vic@example.com', 'user')")
+    settle(a, token, (403, None))
+    db.query("SELECT postern.set_user_role('vic@example.com', 'admin')")
+    settle(a, token, (200, "all"))
+    db.query("SELECT postern.set_user_role('vic@example.com', 'editor')")
+    settle(a, token, (403, "album.read"))
+
+
+@CACHES
+def test_permission_granted_while_the_listener_was_down(db, programs, cache):
+    """A grant whose notification never arrives (as while the listener is disconnected) is in
+    force once the listener reconnects: it loads every role's permissions again."""
+    uid, token, _ = editor_with_session(db, "album.read")
+    a = start_authz(db, programs, **cache)
+    assert state(a, token) == (403, "album.read")
+    before = a.program.log().count("rules loaded")
+    # grant without a notification, then cut the listener's connection
+    db.query("ALTER TABLE postern.role_permissions DISABLE TRIGGER USER")
+    db.query("SELECT postern.grant_permission('editor', 'album.write')")
+    db.query("ALTER TABLE postern.role_permissions ENABLE TRIGGER USER")
+    fresh, _ = a.session(uid)
+    assert state(a, token) == (403, "album.read")
+    assert state(a, fresh) == (403, "album.read")   # never cached: the role's permissions in memory
+    killed = db.value("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                      "WHERE application_name = 'postern-authorizer/listener'")
+    assert killed == 1
+    servers.wait_for(lambda: a.program.log().count("rules loaded") > before,
+                     what="the listener to reconnect")
+    assert "listener connection lost" in a.program.log()
+    settle(a, token, (200, "album.read album.write"))
+    settle(a, fresh, (200, "album.read album.write"))

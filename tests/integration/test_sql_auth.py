@@ -1,9 +1,11 @@
 """Functions the authorizer calls: auth_session, auth_api_key, auth_shared_link,
-consume_token, touch_session, load_rules, load_settings."""
+consume_token, touch_session, load_rules, load_settings, and migration 011's authz_session,
+authz_session_id and load_role_permissions."""
 import base64
 import hashlib
 import os
 
+import psycopg2
 import pytest
 
 
@@ -184,3 +186,142 @@ def test_load_rules_order_and_enabled(db):
     assert rows == sorted(rows)
     assert rows[0][2] == "/a"
     assert "/auth/health" not in [r[2] for r in rows]
+
+
+# -- migration 011: the authorizer's lean lookups -----------------------------------------------
+AUTHZ_COLUMNS = ["session_id", "user_id", "email", "display_name", "role", "user_mfa",
+                 "session_mfa", "must_change_password", "expires_at", "elevated_until"]
+
+
+def authz_lookup(db, kind, arg):
+    """authz_<kind>(arg)'s rows, asserted column by column to be auth_<kind>(arg)'s."""
+    with db.conn.cursor() as cur:
+        cur.execute(f"SELECT * FROM postern.authz_{kind}(%s)", (arg,))
+        assert [d.name for d in cur.description] == AUTHZ_COLUMNS
+        lean = cur.fetchall()
+    full = db.query(f"""SELECT session_id, user_id, email, coalesce(display_name, ''), role,
+                               user_mfa, session_mfa, must_change_password,
+                               extract(epoch FROM expires_at)::bigint,
+                               coalesce(extract(epoch FROM elevated_until)::bigint, 0)
+                          FROM postern.auth_{kind}(%s)""", (arg,))
+    assert len(lean) == len(full), (lean, full)
+    for a, b in zip(lean, full):
+        for col, x, y in zip(AUTHZ_COLUMNS, a, b):
+            assert x == y, col
+    return lean
+
+
+def session_epoch(db, sid, expr="expires_at"):
+    return db.value(f"SELECT extract(epoch FROM {expr})::bigint FROM postern.sessions WHERE id = %s",
+                    (sid,))
+
+
+def test_authz_session_live(db, editor):
+    tok, sid = add_session(db, editor, mfa=True)
+    exp = session_epoch(db, sid)   # absolute expiry (1 day) is earlier than idle timeout (7 days)
+    assert authz_lookup(db, "session", sha(tok)) == [
+        (sid, editor, "ed@example.org", "Ed", "editor", False, True, False, exp, 0)]
+    db.query("INSERT INTO postern.mfa_totp (user_id, secret_enc, enabled) VALUES (%s, '\\x00', true)", (editor,))
+    assert authz_lookup(db, "session", sha(tok)) == [
+        (sid, editor, "ed@example.org", "Ed", "editor", True, True, False, exp, 0)]
+
+
+def test_authz_session_null_display_name_and_elevation(db):
+    uid = db.value("SELECT postern.create_user('nd@example.org', NULL, 'user')")
+    tok, sid = add_session(db, uid)
+    assert auth_session(db, tok)[0][3] is None
+    exp = session_epoch(db, sid)
+    assert authz_lookup(db, "session", sha(tok)) == [
+        (sid, uid, "nd@example.org", "", "user", False, False, False, exp, 0)]
+    db.query("UPDATE postern.sessions SET elevated_until = now() + interval '5 minutes'")
+    db.query("UPDATE postern.users SET must_change_password = true")
+    elevated = session_epoch(db, sid, "elevated_until")
+    assert elevated > 0
+    assert authz_lookup(db, "session", sha(tok)) == [
+        (sid, uid, "nd@example.org", "", "user", False, False, True, exp, elevated)]
+
+
+def test_authz_session_idle_expiry(db, editor):
+    tok, sid = add_session(db, editor, expires="30 days", last_seen="1 day")
+    idle = session_epoch(db, sid, "last_seen_at + interval '604800 seconds'")
+    assert idle < session_epoch(db, sid)
+    assert authz_lookup(db, "session", sha(tok)) == [
+        (sid, editor, "ed@example.org", "Ed", "editor", False, False, False, idle, 0)]
+    db.query("SELECT postern.set_setting('session_idle_timeout', '3600')")
+    assert authz_lookup(db, "session", sha(tok)) == []
+
+
+def test_authz_session_dead(db, editor):
+    assert authz_lookup(db, "session", sha(new_token("pst_s_"))) == []
+    tok_exp, _ = add_session(db, editor, expires="-1 second")
+    assert authz_lookup(db, "session", sha(tok_exp)) == []
+    tok_rev, sid = add_session(db, editor)
+    db.query("SELECT postern.revoke_session(%s)", (sid,))
+    assert authz_lookup(db, "session", sha(tok_rev)) == []
+    tok_dis, _ = add_session(db, editor)
+    assert len(authz_lookup(db, "session", sha(tok_dis))) == 1
+    db.query("UPDATE postern.users SET disabled = true")
+    assert authz_lookup(db, "session", sha(tok_dis)) == []
+
+
+def test_authz_session_id(db, editor):
+    _, sid = add_session(db, editor, mfa=True)
+    exp = session_epoch(db, sid)
+    assert authz_lookup(db, "session_id", sid) == [
+        (sid, editor, "ed@example.org", "Ed", "editor", False, True, False, exp, 0)]
+    assert authz_lookup(db, "session_id", "00000000-0000-0000-0000-000000000006") == []
+    _, expired = add_session(db, editor, expires="-1 second")
+    assert authz_lookup(db, "session_id", expired) == []
+    db.query("SELECT postern.revoke_session(%s)", (sid,))
+    assert authz_lookup(db, "session_id", sid) == []
+
+
+def test_load_role_permissions(db, editor):
+    db.query("SELECT postern.create_role('viewer', '')")          # no permissions: no row
+    db.query("SELECT postern.create_role('auditor', '')")
+    for p in ("metrics.read", "audit.read", "audit.export"):
+        db.query("SELECT postern.grant_permission('auditor', %s)", (p,))
+    rows = db.query("SELECT * FROM postern.load_role_permissions()")
+    assert rows == [("admin", "all"), ("auditor", "audit.export audit.read metrics.read"),
+                    ("editor", "album.read album.write asset.read")]
+    # the same list, in the same order, as auth_session gives the role's sessions
+    tok, _ = add_session(db, editor)
+    assert " ".join(auth_session(db, tok)[0][5]) == rows[2][1]
+    db.query("SELECT postern.revoke_permission('editor', 'album.write')")
+    db.query("SELECT postern.grant_permission('viewer', 'album.read')")
+    for p in ("metrics.read", "audit.read", "audit.export"):     # the last one: no row
+        db.query("SELECT postern.revoke_permission('auditor', %s)", (p,))
+    assert db.query("SELECT * FROM postern.load_role_permissions()") == [
+        ("admin", "all"), ("editor", "album.read asset.read"), ("viewer", "album.read")]
+
+
+def test_authz_functions_privileges(db):
+    fns = ("postern.authz_session(bytea)", "postern.authz_session_id(uuid)",
+           "postern.load_role_permissions()")
+    for fn in fns:
+        for role, want in (("postern_authorizer", True), ("postern_responder", False),
+                           ("postern_admin", False)):
+            assert db.value("SELECT has_function_privilege(%s, %s, 'EXECUTE')", (role, fn)) is want, (role, fn)
+        # granted to postern_authorizer besides the owner, and not to PUBLIC (grantee 0)
+        grantees = db.query("""SELECT coalesce(r.rolname, 'PUBLIC') FROM pg_proc p, aclexplode(p.proacl) a
+                                 LEFT JOIN pg_roles r ON r.oid = a.grantee
+                                WHERE p.oid = %s::regprocedure AND a.grantee <> p.proowner""", (fn,))
+        assert grantees == [("postern_authorizer",)], fn
+    # called as the programs' login roles: the authorizer can, the responder cannot
+    login = f"login_authz_{db.name}"
+    db.query(f'CREATE ROLE "{login}" LOGIN IN ROLE postern_authorizer')
+    cur = db.connect(user=login).cursor()
+    cur.execute("SELECT * FROM postern.authz_session(%s)", (b"\0" * 32,))
+    assert cur.fetchall() == []
+    cur.execute("SELECT * FROM postern.authz_session_id('00000000-0000-0000-0000-000000000006')")
+    assert cur.fetchall() == []
+    cur.execute("SELECT * FROM postern.load_role_permissions()")
+    assert cur.fetchall() == [("admin", "all")]
+    login = f"login_resp_{db.name}"
+    db.query(f'CREATE ROLE "{login}" LOGIN IN ROLE postern_responder')
+    cur = db.connect(user=login).cursor()
+    for sql in ("SELECT * FROM postern.authz_session('\\x00'::bytea)",
+                "SELECT * FROM postern.authz_session_id('00000000-0000-0000-0000-000000000006')",
+                "SELECT * FROM postern.load_role_permissions()"):
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            cur.execute(sql)

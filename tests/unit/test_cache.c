@@ -1,5 +1,7 @@
-/* test_cache: hits, TTLs, negative entries, CLOCK eviction and NOTIFY evictions (lib/cache). */
+/* test_cache: hits, TTLs, negative entries, CLOCK eviction, NOTIFY evictions, lookups that
+ * raced an eviction, and the role permissions (lib/cache, lib/roles). */
 #include "cache.h"
+#include "roles.h"
 #include "suites.h"
 
 #include <stdio.h>
@@ -35,7 +37,7 @@ START_TEST(test_hit_miss_ttl)
 
 	key_of(1, k);
 	ck_assert_int_eq(cache_get(c, k, 0, &out), CACHE_MISS);
-	cache_put(c, k, 0, 1000, &in);
+	cache_put(c, cache_ticket(c), k, 0, 1000, &in);
 	memset(&out, 0, sizeof out);
 	ck_assert_int_eq(cache_get(c, k, 4999, &out), CACHE_HIT);
 	ck_assert_str_eq(out.email, "u1@example.com");
@@ -60,11 +62,11 @@ START_TEST(test_identity_expiry_bounds_the_entry)
 
 	key_of(2, k);
 	in.expires_at = 1002; /* two seconds after now_unix 1000 */
-	cache_put(c, k, 0, 1000, &in);
+	cache_put(c, cache_ticket(c), k, 0, 1000, &in);
 	ck_assert_int_eq(cache_get(c, k, 1999, &out), CACHE_HIT);
 	ck_assert_int_eq(cache_get(c, k, 2000, &out), CACHE_MISS);
 	in.expires_at = 999; /* already expired: not stored at all */
-	cache_put(c, k, 0, 1000, &in);
+	cache_put(c, cache_ticket(c), k, 0, 1000, &in);
 	ck_assert_int_eq(cache_get(c, k, 0, &out), CACHE_MISS);
 	cache_free(c);
 }
@@ -77,7 +79,7 @@ START_TEST(test_negative_entries)
 	struct identity out;
 
 	key_of(3, k);
-	cache_put(c, k, 0, 0, NULL);
+	cache_put(c, cache_ticket(c), k, 0, 0, NULL);
 	ck_assert_int_eq(cache_get(c, k, 999, &out), CACHE_HIT_NEGATIVE);
 	ck_assert_int_eq(cache_get(c, k, 1000, &out), CACHE_MISS);
 	cache_free(c);
@@ -95,14 +97,14 @@ START_TEST(test_bounded_with_clock)
 	for (int i = 0; i < 8; i++) {
 		in = ident(i);
 		key_of(i, k);
-		cache_put(c, k, 0, 0, &in);
+		cache_put(c, cache_ticket(c), k, 0, 0, &in);
 	}
 	key_of(0, k);
 	ck_assert_int_eq(cache_get(c, k, 1, &out), CACHE_HIT); /* 0 is referenced */
 	for (int i = 8; i < 12; i++) {
 		in = ident(i);
 		key_of(i, k);
-		cache_put(c, k, 1, 0, &in);
+		cache_put(c, cache_ticket(c), k, 1, 0, &in);
 	}
 	cache_get_stats(c, &st);
 	ck_assert_uint_eq(st.entries, 8);
@@ -128,7 +130,7 @@ START_TEST(test_evict_by_field_and_flush)
 	for (int i = 0; i < 9; i++) {
 		in = ident(i);
 		key_of(i, k);
-		cache_put(c, k, 0, 0, &in);
+		cache_put(c, cache_ticket(c), k, 0, 0, &in);
 	}
 	ck_assert_uint_eq(cache_evict(c, CACHE_KEY, "5e550000-0000-4000-8000-000000000004"), 0);
 	ck_assert_uint_eq(cache_evict(c, CACHE_SESSION, "5e550000-0000-4000-8000-000000000004"), 1);
@@ -149,7 +151,7 @@ START_TEST(test_evict_by_field_and_flush)
 	for (int i = 0; i < 64; i++) {
 		in = ident(i);
 		key_of(i, k);
-		cache_put(c, k, 0, 0, &in);
+		cache_put(c, cache_ticket(c), k, 0, 0, &in);
 	}
 	cache_get_stats(c, &st);
 	ck_assert_uint_eq(st.entries, 64);
@@ -170,7 +172,7 @@ START_TEST(test_api_key_and_link_round_trip)
 	snprintf(in.key_id, sizeof in.key_id, "%s", "abcdef01-2345-4678-9abc-def012345678");
 	snprintf(in.permissions, sizeof in.permissions, "%s", "album.read");
 	in.expires_at = 4000000000LL; /* past 2038 */
-	cache_put(c, k, 0, 1000, &in);
+	cache_put(c, cache_ticket(c), k, 0, 1000, &in);
 	memset(&out, 0x55, sizeof out);
 	ck_assert_int_eq(cache_get(c, k, 1, &out), CACHE_HIT);
 	ck_assert_int_eq(out.kind, AUTH_API_KEY);
@@ -190,7 +192,7 @@ START_TEST(test_api_key_and_link_round_trip)
 	snprintf(in.link_version, sizeof in.link_version, "%s", "3");
 	in.has_password = true;
 	in.user_mfa = false;
-	cache_put(c, k, 0, 1000, &in);
+	cache_put(c, cache_ticket(c), k, 0, 1000, &in);
 	ck_assert_int_eq(cache_get(c, k, 1, &out), CACHE_HIT);
 	ck_assert_int_eq(out.kind, AUTH_SHARED_LINK);
 	ck_assert_str_eq(out.link_id, "0000aaaa-0000-4000-8000-000000000006");
@@ -218,22 +220,22 @@ START_TEST(test_unusual_shapes_are_not_cached)
 	for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++) {
 		in = ident(7);
 		snprintf(in.session_id, sizeof in.session_id, "%s", bad_ids[i]);
-		cache_put(c, k, 0, 1000, &in);
+		cache_put(c, cache_ticket(c), k, 0, 1000, &in);
 		ck_assert_int_eq(cache_get(c, k, 1, &out), CACHE_MISS);
 	}
 	in = ident(7); /* a session identity that also names a key */
 	snprintf(in.key_id, sizeof in.key_id, "%s", "abcdef01-2345-4678-9abc-def012345678");
-	cache_put(c, k, 0, 1000, &in);
+	cache_put(c, cache_ticket(c), k, 0, 1000, &in);
 	ck_assert_int_eq(cache_get(c, k, 1, &out), CACHE_MISS);
 	in = ident(7);
 	in.kind = AUTH_TOKEN;
-	cache_put(c, k, 0, 1000, &in);
+	cache_put(c, cache_ticket(c), k, 0, 1000, &in);
 	ck_assert_int_eq(cache_get(c, k, 1, &out), CACHE_MISS);
 	in = ident(7); /* and it replaces what was there */
-	cache_put(c, k, 0, 1000, &in);
+	cache_put(c, cache_ticket(c), k, 0, 1000, &in);
 	ck_assert_int_eq(cache_get(c, k, 1, &out), CACHE_HIT);
 	snprintf(in.user_id, sizeof in.user_id, "%s", "nobody");
-	cache_put(c, k, 0, 1000, &in);
+	cache_put(c, cache_ticket(c), k, 0, 1000, &in);
 	ck_assert_int_eq(cache_get(c, k, 1, &out), CACHE_MISS);
 	cache_free(c);
 }
@@ -246,10 +248,106 @@ START_TEST(test_disabled)
 	struct identity in = ident(1), out;
 
 	key_of(1, k);
-	cache_put(c, k, 0, 0, &in);
+	cache_put(c, cache_ticket(c), k, 0, 0, &in);
 	ck_assert_int_eq(cache_get(c, k, 0, &out), CACHE_MISS);
 	ck_assert_uint_eq(cache_evict(c, CACHE_USER, "00000000-0000-4000-8000-000000000001"), 0);
 	cache_flush(c);
+	cache_free(c);
+}
+END_TEST
+
+START_TEST(test_lookup_racing_an_eviction_is_not_stored)
+{
+	struct cache *c = cache_new(16, 60000, 1000);
+	unsigned char k[CACHE_KEY_LEN];
+	struct identity in = ident(1), out;
+	unsigned long long ticket;
+
+	key_of(1, k);
+	/* the lookup began, then its session was revoked (any eviction counts), then it ended */
+	ticket = cache_ticket(c);
+	ck_assert_uint_eq(cache_evict(c, CACHE_SESSION, "5e550000-0000-4000-8000-000000000009"), 0);
+	cache_put(c, ticket, k, 0, 0, &in);
+	ck_assert_int_eq(cache_get(c, k, 0, &out), CACHE_MISS);
+	/* negative results the same; and a flush too */
+	ticket = cache_ticket(c);
+	cache_flush(c);
+	cache_put(c, ticket, k, 0, 0, NULL);
+	ck_assert_int_eq(cache_get(c, k, 0, &out), CACHE_MISS);
+	/* a lookup after them is stored */
+	cache_put(c, cache_ticket(c), k, 0, 0, &in);
+	ck_assert_int_eq(cache_get(c, k, 0, &out), CACHE_HIT);
+	cache_free(c);
+}
+END_TEST
+
+START_TEST(test_roles_map)
+{
+	struct roles *r = roles_new();
+	char out[IDENTITY_PERMS_MAX], big[IDENTITY_PERMS_MAX + 1], name[IDENTITY_ROLE_SIZE + 1];
+
+	ck_assert_int_eq(roles_add(r, "editor", "album.read album.write"), 0);
+	ck_assert_int_eq(roles_add(r, "admin", "all"), 0);
+	ck_assert_int_eq(roles_add(r, "editor", "x.y"), -1); /* twice */
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	ck_assert_int_eq(roles_add(r, "huge", big), -1); /* longer than an identity holds */
+	memset(name, 'r', sizeof name - 1);
+	name[sizeof name - 1] = '\0';
+	ck_assert_int_eq(roles_add(r, name, "x.y"), -1);
+	ck_assert_uint_eq(roles_count(r), 2);
+	roles_permissions(r, "editor", out, sizeof out);
+	ck_assert_str_eq(out, "album.read album.write");
+	roles_permissions(r, "admin", out, sizeof out);
+	ck_assert_str_eq(out, "all");
+	roles_permissions(r, "user", out, sizeof out); /* a role without permissions */
+	ck_assert_str_eq(out, "");
+	roles_permissions(r, "editor", out, 5); /* never a cut list */
+	ck_assert_str_eq(out, "");
+	roles_free(r);
+}
+END_TEST
+
+START_TEST(test_roles_bounded)
+{
+	struct roles *r = roles_new();
+	char name[32];
+
+	for (int i = 0; i < ROLES_MAX; i++) {
+		snprintf(name, sizeof name, "r%d", i);
+		ck_assert_int_eq(roles_add(r, name, "a.b"), 0);
+	}
+	ck_assert_int_eq(roles_add(r, "one-more", "a.b"), -1);
+	roles_free(r);
+}
+END_TEST
+
+START_TEST(test_cache_roles)
+{
+	struct cache *c = cache_new(16, 60000, 1000);
+	struct roles *r = roles_new();
+	unsigned char k[CACHE_KEY_LEN];
+	struct identity in = ident(1), out;
+	char perms[IDENTITY_PERMS_MAX] = "untouched";
+
+	ck_assert(!cache_has_roles(c));
+	ck_assert(!cache_role_permissions(c, "editor", perms, sizeof perms));
+	ck_assert_str_eq(perms, "untouched");
+	ck_assert_int_eq(roles_add(r, "editor", "album.read"), 0);
+	key_of(1, k);
+	cache_put(c, cache_ticket(c), k, 0, 0, &in);
+	/* new role permissions: every entry was made with the old ones */
+	cache_set_roles(c, r);
+	ck_assert_int_eq(cache_get(c, k, 0, &out), CACHE_MISS);
+	ck_assert(cache_has_roles(c));
+	ck_assert(cache_role_permissions(c, "editor", perms, sizeof perms));
+	ck_assert_str_eq(perms, "album.read");
+	ck_assert(cache_role_permissions(c, "viewer", perms, sizeof perms));
+	ck_assert_str_eq(perms, "");
+	cache_set_roles(c, NULL); /* a failed reload forgets them */
+	ck_assert(!cache_has_roles(c));
+	cache_set_roles(NULL, roles_new()); /* no cache: freed */
+	ck_assert(!cache_has_roles(NULL));
 	cache_free(c);
 }
 END_TEST
@@ -267,6 +365,10 @@ Suite *suite_cache(void)
 	tcase_add_test(tc, test_api_key_and_link_round_trip);
 	tcase_add_test(tc, test_unusual_shapes_are_not_cached);
 	tcase_add_test(tc, test_disabled);
+	tcase_add_test(tc, test_lookup_racing_an_eviction_is_not_stored);
+	tcase_add_test(tc, test_roles_map);
+	tcase_add_test(tc, test_roles_bounded);
+	tcase_add_test(tc, test_cache_roles);
 	suite_add_tcase(s, tc);
 	return s;
 }
