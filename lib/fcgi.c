@@ -525,18 +525,16 @@ static uint64_t fcgi_conn_key(const struct fcgi_conn *c)
 	return (uint64_t)c->gen << 32 | (uint64_t)c->index;
 }
 
-static void fcgi_listen_rearm_locked(void)
+static void fcgi_listen_rearm(void)
 {
 	if (fcgi_epoll_arm(EPOLL_CTL_MOD, fcgi.listen_fd, FCGI_EV_LISTEN) != 0)
 		log_error("cannot watch the listening socket: %s", strerror(errno));
 }
 
-static void fcgi_conn_close_locked(struct fcgi_conn *c)
+/* The connection's buffers back to their resting size; only its owner (or, for an unowned
+ * one, the holder of the lock) touches them. */
+static void fcgi_conn_reset(struct fcgi_conn *c)
 {
-	close(c->fd); /* also leaves the epoll set */
-	c->fd = -1;
-	c->gen++;
-	c->busy = c->registered = false;
 	fcgi_wire_reset(&c->wire);
 	fcgi_wire_trim(&c->wire, FCGI_BUF_KEEP);
 	if (c->out_cap > FCGI_BUF_KEEP) {
@@ -544,17 +542,36 @@ static void fcgi_conn_close_locked(struct fcgi_conn *c)
 		c->out = NULL;
 		c->out_cap = 0;
 	}
+}
+
+/* The slot back on the free list; returns its fd, which the caller closes (after unlocking:
+ * until then the number cannot be reused, and an event still queued for it carries the old
+ * generation, which fcgi_conn_claim refuses). Rearms the listening socket if it waited. */
+static int fcgi_conn_free_locked(struct fcgi_conn *c)
+{
+	int fd = c->fd;
+
+	c->fd = -1;
+	c->gen++;
+	c->busy = c->registered = false;
 	c->next_free = fcgi.free_head;
 	fcgi.free_head = c->index;
 	if (fcgi.listen_paused) {
 		fcgi.listen_paused = false;
-		fcgi_listen_rearm_locked();
+		fcgi_listen_rearm();
 	}
+	return fd;
 }
 
-/* The owner gives the connection back: watched again, or closed. */
+/* The owner gives the connection back: watched again, or closed. Arming happens under the
+ * lock (once armed another worker may claim it, and the sweeper must not close it between
+ * the two); closing does not. */
 static void fcgi_conn_release(struct fcgi_conn *c, bool keep)
 {
+	int fd = -1;
+
+	if (!keep)
+		fcgi_conn_reset(c);
 	pthread_mutex_lock(&fcgi.lock);
 	if (keep) {
 		c->busy = false;
@@ -563,10 +580,14 @@ static void fcgi_conn_release(struct fcgi_conn *c, bool keep)
 			c->registered = true;
 		else
 			keep = false;
+		if (!keep)
+			fcgi_conn_reset(c);
 	}
 	if (!keep)
-		fcgi_conn_close_locked(c);
+		fd = fcgi_conn_free_locked(c);
 	pthread_mutex_unlock(&fcgi.lock);
+	if (fd >= 0)
+		close(fd); /* also leaves the epoll set */
 }
 
 /* An epoll event names a slot and its generation: the connection, if still the same one and
@@ -576,7 +597,7 @@ static struct fcgi_conn *fcgi_conn_claim(uint64_t key)
 	struct fcgi_conn *c = fcgi.conns[key & 0xffffffffu];
 
 	pthread_mutex_lock(&fcgi.lock);
-	if (c->fd < 0 || c->gen != (uint32_t)(key >> 32) || c->busy)
+	if (c->busy || c->fd < 0 || c->gen != (uint32_t)(key >> 32))
 		c = NULL;
 	else
 		c->busy = true;
@@ -595,8 +616,10 @@ static void fcgi_sweep(void)
 	pthread_mutex_lock(&fcgi.lock);
 	for (int i = 0; i < fcgi.nconns; i++) {
 		struct fcgi_conn *c = fcgi.conns[i];
-		if (c->fd >= 0 && !c->busy && c->deadline <= now)
-			fcgi_conn_close_locked(c);
+		if (!c->busy && c->fd >= 0 && c->deadline <= now) {
+			fcgi_conn_reset(c);
+			close(fcgi_conn_free_locked(c));
+		}
 	}
 	pthread_mutex_unlock(&fcgi.lock);
 }
@@ -617,11 +640,13 @@ static void fcgi_slot_new_locked(void)
 	fcgi.conns[fcgi.nconns++] = c;
 }
 
-/* Accepts one connection into a free slot, owned by the caller; NULL if none. */
+/* Accepts one connection into a free slot, owned by the caller; NULL if none. The slot is
+ * taken first (busy, so nobody else looks at its fd), the accept and the rearming of the
+ * listening socket happen outside the lock. */
 static struct fcgi_conn *fcgi_accept(void)
 {
 	static atomic_ulong failures;
-	struct fcgi_conn *c = NULL;
+	struct fcgi_conn *c;
 	unsigned long n;
 	int fd;
 
@@ -633,6 +658,9 @@ static struct fcgi_conn *fcgi_accept(void)
 		pthread_mutex_unlock(&fcgi.lock);
 		return NULL;
 	}
+	c = fcgi.conns[fcgi.free_head];
+	fcgi.free_head = c->next_free;
+	c->busy = true;
 	pthread_mutex_unlock(&fcgi.lock);
 	fd = accept4(fcgi.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
@@ -641,16 +669,17 @@ static struct fcgi_conn *fcgi_accept(void)
 			log_error("accept: %s (%lu so far)", strerror(errno), n);
 		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL); /* e.g. EMFILE */
 	}
-	pthread_mutex_lock(&fcgi.lock);
-	if (fd >= 0) {
-		c = fcgi.conns[fcgi.free_head];
-		fcgi.free_head = c->next_free;
-		c->fd = fd;
-		c->busy = true;
-		c->deadline = fcgi_now_ms() + FCGI_REQUEST_TIMEOUT_MS;
+	fcgi_listen_rearm();
+	if (fd < 0) {
+		pthread_mutex_lock(&fcgi.lock);
+		c->busy = false;
+		c->next_free = fcgi.free_head;
+		fcgi.free_head = c->index;
+		pthread_mutex_unlock(&fcgi.lock);
+		return NULL;
 	}
-	fcgi_listen_rearm_locked();
-	pthread_mutex_unlock(&fcgi.lock);
+	c->fd = fd;
+	c->deadline = fcgi_now_ms() + FCGI_REQUEST_TIMEOUT_MS;
 	return c;
 }
 
