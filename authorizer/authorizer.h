@@ -27,7 +27,7 @@ struct policy {
 	int refs;                     /* guarded by policy_lock */
 };
 
-/* Counters since the process started, reported to postern.stats by the listener thread. */
+/* Counters since the process started, reported to postern.stats by the writer thread. */
 #define AUTHZ_STATUSES 8 /* 200 302 400 401 403 429 503 other */
 struct authz_stats {
 	char instance[160]; /* host:pid:start */
@@ -43,8 +43,8 @@ struct authz_app {
 	/* the current policy, NULL until the first load; replaced by the listener thread */
 	pthread_mutex_t policy_lock;
 	struct policy *policy;
-	pthread_t listener;
-	bool listener_started;
+	pthread_t listener, writer;
+	bool listener_started, writer_started;
 	volatile int stopping;
 };
 
@@ -106,10 +106,16 @@ void policy_release(struct authz_app *app, struct policy *p);
 void stats_init(struct authz_stats *s);
 void stats_count(struct authz_stats *s, const struct decision *d, enum fcgi_role role);
 char *stats_json(struct authz_app *app); /* caller frees */
+/* Writes the counters to postern.stats if *last is 5 s or more ago (0: now), on db. */
+void stats_report(struct authz_app *app, struct db *db, time_t *last);
 
 /* touch.c: records the use of a session or API key (at most once a minute per id, per
- * process) for the listener thread, which writes it with touch_flush on its connection. */
+ * process) for the writer thread, which writes them and the counters on its own connection
+ * every 250 ms; touch_stop writes what is left. */
 void touch_record(bool api_key, const char *id, long long now);
+/* Writes what is queued on db: the writer thread's work (decide-bench calls it too). */
 void touch_flush(struct db *db);
+int touch_start(struct authz_app *app);
+void touch_stop(struct authz_app *app);
 
 #endif

@@ -15,8 +15,10 @@ static void *authz_start(const struct config *cfg)
 	app->cfg = cfg;
 	stats_init(&app->stats);
 	app->cache = cache_new((size_t)cfg->cache_entries, cfg->cache_ttl, cfg->cache_negative_ttl);
-	if (app->cache == NULL || site_init(&app->site, cfg) != 0 || policy_start(app) != 0) {
+	if (app->cache == NULL || site_init(&app->site, cfg) != 0 || policy_start(app) != 0 ||
+	    touch_start(app) != 0) {
 		log_error("cannot initialise the authorizer");
+		policy_stop(app);
 		cache_free(app->cache);
 		site_wipe(&app->site);
 		free(app);
@@ -29,7 +31,8 @@ static void authz_stop(void *appv)
 {
 	struct authz_app *app = appv;
 
-	policy_stop(app);
+	policy_stop(app); /* sets app->stopping */
+	touch_stop(app);
 	cache_free(app->cache);
 	site_wipe(&app->site);
 	free(app);

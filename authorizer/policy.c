@@ -181,25 +181,11 @@ static void policy_notified(struct authz_app *app, struct db *db, char *payload,
 		policy_reload_roles(app, db);
 }
 
-/* Every few seconds the counters go to postern.stats (on the listener's own connection). */
-static void policy_report(struct authz_app *app, struct db *db, time_t *last)
-{
-	time_t now = time(NULL);
-	char *json;
-
-	if (now - *last < 5)
-		return;
-	*last = now;
-	json = stats_json(app);
-	if (json != NULL && db_report_stats(db, app->stats.instance, json) != DB_OK)
-		log_debug("stats: report failed; trying again later");
-	free(json);
-}
-
 /*
  * The listener: one connection per process that LISTENs on "postern". It loads the policy
  * right after LISTEN succeeds (so no change between the load and the LISTEN is missed) and
- * again whenever rules or settings change; after a lost connection it starts over.
+ * again whenever rules or settings change; after a lost connection it starts over. It writes
+ * nothing (touch.c's writer does), so that no commit ever holds up a revocation.
  */
 static void *policy_listener_main(void *arg)
 {
@@ -207,7 +193,6 @@ static void *policy_listener_main(void *arg)
 	struct db *db = site_db_new(&app->site, "postern-authorizer", "listener", -1);
 	bool listening = false;
 	char payload[256];
-	time_t last_report = 0;
 
 	if (db == NULL) {
 		log_error("rules: out of memory starting the listener");
@@ -227,8 +212,6 @@ static void *policy_listener_main(void *arg)
 			policy_reload(app, db);
 			policy_reload_roles(app, db);
 		}
-		policy_report(app, db, &last_report);
-		touch_flush(db);
 		rc = db_wait_notify(db, 250, payload, sizeof payload);
 		if (rc == DB_UNAVAILABLE) {
 			log_warn("rules: listener connection lost; reconnecting");
@@ -238,9 +221,6 @@ static void *policy_listener_main(void *arg)
 			policy_notified(app, db, payload, sizeof payload);
 		}
 	}
-	last_report = 0; /* the final counts of this process */
-	policy_report(app, db, &last_report);
-	touch_flush(db);
 	db_close(db);
 	return NULL;
 }

@@ -1,6 +1,8 @@
 /* stats: counting the authorizer's decisions, for postern.stats and GET /auth/metrics. */
 #include "authorizer.h"
 
+#include "log.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <time.h>
@@ -61,4 +63,18 @@ char *stats_json(struct authz_app *app)
 	out = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return out;
+}
+
+void stats_report(struct authz_app *app, struct db *db, time_t *last)
+{
+	time_t now = time(NULL);
+	char *json;
+
+	if (now - *last < 5)
+		return;
+	*last = now;
+	json = stats_json(app);
+	if (json != NULL && db_report_stats(db, app->stats.instance, json) != DB_OK)
+		log_debug("stats: report failed; trying again later");
+	free(json);
 }

@@ -1,5 +1,6 @@
-/* touch: session and API-key activity — throttled per process to one write a minute per id,
- * and written by the listener thread, off the request path. */
+/* touch: session and API-key activity — throttled per process to one write a minute per id —
+ * and the writer thread that sends it and the counters, off the request path and on its own
+ * connection: a commit waits for its WAL flush, which must never hold up the listener. */
 #include "authorizer.h"
 
 #include "log.h"
@@ -10,7 +11,8 @@
 
 #define TOUCH_SLOTS 4096
 #define TOUCH_INTERVAL 60
-#define TOUCH_QUEUE 4096 /* writes waiting for the listener (it flushes every 250 ms) */
+#define TOUCH_QUEUE 4096 /* writes waiting for the writer (it flushes every 250 ms) */
+#define TOUCH_PERIOD_MS 250
 
 struct touch_item {
 	char id[IDENTITY_UUID_LEN + 1];
@@ -67,7 +69,7 @@ void touch_record(bool api_key, const char *id, long long now)
 
 void touch_flush(struct db *db)
 {
-	static struct touch_item batch[TOUCH_QUEUE]; /* the listener thread's alone, like these */
+	static struct touch_item batch[TOUCH_QUEUE]; /* the writer thread's alone, like these */
 	static unsigned long touch_skipped;
 	static time_t touch_warned;
 	unsigned long dropped;
@@ -92,4 +94,44 @@ void touch_flush(struct db *db)
 		if (st == DB_UNAVAILABLE)
 			break; /* the next use of those credentials queues them again after a minute */
 	}
+}
+
+static void *touch_writer_main(void *arg)
+{
+	struct authz_app *app = arg;
+	struct db *db = site_db_new(&app->site, "postern-authorizer", "writer", -1);
+	time_t last_report = 0;
+
+	if (db == NULL) {
+		log_error("touch: out of memory starting the writer");
+		return NULL;
+	}
+	while (!app->stopping) {
+		stats_report(app, db, &last_report);
+		touch_flush(db);
+		nanosleep(&(struct timespec){ 0, TOUCH_PERIOD_MS * 1000000L }, NULL);
+	}
+	last_report = 0; /* the final counts of this process */
+	stats_report(app, db, &last_report);
+	touch_flush(db);
+	db_close(db);
+	return NULL;
+}
+
+int touch_start(struct authz_app *app)
+{
+	if (pthread_create(&app->writer, NULL, touch_writer_main, app) != 0) {
+		log_error("touch: cannot start the writer thread");
+		return -1;
+	}
+	app->writer_started = true;
+	return 0;
+}
+
+/* After app->stopping is set. */
+void touch_stop(struct authz_app *app)
+{
+	if (app->writer_started)
+		pthread_join(app->writer, NULL);
+	app->writer_started = false;
 }

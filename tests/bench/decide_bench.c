@@ -6,7 +6,7 @@
  * credential kind. Linked with build/libpostern.a and the authorizer's objects except main.o,
  * with --wrap=db_touch_session,--wrap=db_touch_api_key so the once-a-minute activity writes
  * are counted instead of sent (no database is needed; see the Makefile's decide-bench rule).
- * Deciding only queues those writes (touch_record); the listener thread's touch_flush is run
+ * Deciding only queues those writes (touch_record); the writer thread's touch_flush is run
  * between the timed slices, as that thread would run it beside the workers.
  * Not measured here: intake (FastCGI params, path normalisation) and the answer's write, which
  * need a live FastCGI request; the end-to-end cases of tests/bench/run.py include them.
@@ -201,7 +201,7 @@ static double bench_run(struct authz_thread *t, struct authz_request *r,
 	while (done < iterations) {
 		long n = iterations - done < 50000 ? iterations - done : 50000;
 		double t0;
-		touch_flush(NULL); /* the listener's share, untimed */
+		touch_flush(NULL); /* the writer's share, untimed */
 		bench_renew(t, bc);
 		t0 = bench_now();
 		for (long i = 0; i < n; i++) {
