@@ -38,7 +38,7 @@ enum {
 	F_HAS_PASSWORD = 64,
 };
 
-/* One cached credential in 88 bytes, plus its email (and a link's path and version) in one
+/* One cached credential in 96 bytes, plus its email (and a link's path and version) in one
  * small allocation. The UUIDs are binary; which one cred_id is depends on kind. */
 struct cache_entry {
 	unsigned char key[CACHE_STORED_KEY];
@@ -46,6 +46,7 @@ struct cache_entry {
 	struct cache_grant *grant; /* NULL: a negative entry */
 	char *text;                /* email \0 [path_prefix \0 link_version \0] */
 	uint32_t next;             /* bucket chain */
+	uint32_t cred_next;        /* chain of the cred_id index (positive entries only) */
 	uint32_t expires_at;       /* unix seconds, 0 = never */
 	uint32_t elevated_until;
 	unsigned char user_id[CACHE_UUID_LEN], cred_id[CACHE_UUID_LEN];
@@ -57,6 +58,10 @@ struct cache {
 	struct cache_entry *entries;
 	uint32_t *buckets;
 	uint32_t nbuckets; /* a power of two */
+	/* By cred_id: a logout or revocation evicts without a scan of every entry (which holds
+	 * the lock for milliseconds at 100,000 entries, and revocations come with every logout). */
+	uint32_t *cred_buckets;
+	uint32_t ncred_buckets; /* a power of two */
 	uint32_t max, count, hand, free_head, unused;
 	long ttl_ms, negative_ttl_ms;
 	/* Counts evictions and flushes: a lookup that began before one may have read what it
@@ -81,20 +86,24 @@ struct cache *cache_new(size_t max_entries, long ttl_ms, long negative_ttl_ms)
 	while (nb < c->max * 2)
 		nb <<= 1;
 	c->nbuckets = nb;
+	c->ncred_buckets = nb / 2;
 	if (pthread_mutex_init(&c->lock, NULL) != 0)
 		goto fail;
 	if (c->max > 0) {
 		c->entries = calloc(c->max, sizeof *c->entries);
 		c->buckets = malloc(nb * sizeof *c->buckets);
-		if (c->entries == NULL || c->buckets == NULL)
+		c->cred_buckets = malloc(c->ncred_buckets * sizeof *c->cred_buckets);
+		if (c->entries == NULL || c->buckets == NULL || c->cred_buckets == NULL)
 			goto fail;
 		memset(c->buckets, 0xff, nb * sizeof *c->buckets);
+		memset(c->cred_buckets, 0xff, c->ncred_buckets * sizeof *c->cred_buckets);
 	}
 	return c;
 fail:
 	if (c != NULL) {
 		free(c->entries);
 		free(c->buckets);
+		free(c->cred_buckets);
 	}
 	free(c);
 	return NULL;
@@ -159,6 +168,7 @@ void cache_free(struct cache *c)
 			cache_release(c, &c->entries[i]);
 	free(c->entries);
 	free(c->buckets);
+	free(c->cred_buckets);
 	roles_free(c->roles);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -180,6 +190,16 @@ static uint32_t cache_find(const struct cache *c, const unsigned char *key)
 	return CACHE_NONE;
 }
 
+/* UUIDs are not uniform (version bits, and ids like PostgreSQL's sequences' text): FNV-1a. */
+static uint32_t cache_cred_bucket(const struct cache *c, const unsigned char *uuid)
+{
+	uint32_t h = 2166136261u;
+
+	for (int i = 0; i < CACHE_UUID_LEN; i++)
+		h = (h ^ uuid[i]) * 16777619u;
+	return h & (c->ncred_buckets - 1);
+}
+
 static void cache_remove(struct cache *c, uint32_t i)
 {
 	struct cache_entry *e = &c->entries[i];
@@ -188,6 +208,12 @@ static void cache_remove(struct cache *c, uint32_t i)
 	while (*p != i)
 		p = &c->entries[*p].next;
 	*p = e->next;
+	if (e->grant != NULL) {
+		p = &c->cred_buckets[cache_cred_bucket(c, e->cred_id)];
+		while (*p != i)
+			p = &c->entries[*p].cred_next;
+		*p = e->cred_next;
+	}
 	cache_release(c, e);
 	memset(e, 0, sizeof *e);
 	e->next = c->free_head;
@@ -394,6 +420,11 @@ void cache_put(struct cache *c, unsigned long long ticket, const unsigned char k
 		i = cache_slot(c);
 		b = cache_bucket(c, key);
 		e.next = c->buckets[b];
+		if (e.grant != NULL) {
+			uint32_t cb = cache_cred_bucket(c, e.cred_id);
+			e.cred_next = c->cred_buckets[cb];
+			c->cred_buckets[cb] = i;
+		}
 		c->entries[i] = e;
 		c->buckets[b] = i;
 		c->count++;
@@ -423,7 +454,8 @@ static bool cache_matches(const struct cache_entry *e, enum cache_field field,
 	return memcmp(e->cred_id, uuid, CACHE_UUID_LEN) == 0;
 }
 
-/* A scan of every entry: revocations are rare next to lookups, and this needs no index. */
+/* A session, key or link: its chain in the cred_id index. A user (disabled, password or MFA
+ * changed: rare next to logouts): a scan of every entry. */
 size_t cache_evict(struct cache *c, enum cache_field field, const char *value)
 {
 	unsigned char uuid[CACHE_UUID_LEN];
@@ -433,11 +465,24 @@ size_t cache_evict(struct cache *c, enum cache_field field, const char *value)
 		return 0;
 	pthread_mutex_lock(&c->lock);
 	c->generation++;
-	for (uint32_t i = 0; i < c->unused; i++) {
-		struct cache_entry *e = &c->entries[i];
-		if ((e->flags & F_LIVE) && e->grant != NULL && cache_matches(e, field, uuid)) {
-			cache_remove(c, i);
-			n++;
+	if (field == CACHE_USER) {
+		for (uint32_t i = 0; i < c->unused; i++) {
+			struct cache_entry *e = &c->entries[i];
+			if ((e->flags & F_LIVE) && e->grant != NULL &&
+			    cache_matches(e, field, uuid)) {
+				cache_remove(c, i);
+				n++;
+			}
+		}
+	} else {
+		uint32_t i = c->cred_buckets[cache_cred_bucket(c, uuid)];
+		while (i != CACHE_NONE) {
+			uint32_t next = c->entries[i].cred_next;
+			if (cache_matches(&c->entries[i], field, uuid)) {
+				cache_remove(c, i);
+				n++;
+			}
+			i = next;
 		}
 	}
 	pthread_mutex_unlock(&c->lock);

@@ -352,6 +352,42 @@ START_TEST(test_cache_roles)
 }
 END_TEST
 
+/* The cred_id index stays right through puts, replacements, CLOCK evictions and evictions. */
+START_TEST(test_evict_through_the_index)
+{
+	struct cache *c = cache_new(1000, 60000, 1000);
+	unsigned char k[CACHE_KEY_LEN];
+	struct identity in, out;
+	char sid[IDENTITY_UUID_LEN + 1];
+	int live = 0;
+
+	for (int n = 0; n < 1500; n++) { /* 500 more than fit: CLOCK evicts */
+		in = ident(n);
+		key_of(n, k);
+		cache_put(c, cache_ticket(c), k, 0, 0, &in);
+	}
+	for (int n = 0; n < 1500; n++) { /* a replacement under the same key, another session */
+		key_of(n, k);
+		if (n % 7 == 0 && cache_get(c, k, 0, &out) == CACHE_HIT) {
+			in = ident(n + 100000);
+			cache_put(c, cache_ticket(c), k, 0, 0, &in);
+		}
+	}
+	for (int n = 0; n < 1500; n++) {
+		int want;
+		key_of(n, k);
+		want = cache_get(c, k, 0, &out) == CACHE_HIT;
+		snprintf(sid, sizeof sid, "5e550000-0000-4000-8000-%012d",
+		         n % 7 == 0 ? n + 100000 : n);
+		ck_assert_uint_eq(cache_evict(c, CACHE_SESSION, sid), (size_t)want);
+		ck_assert_int_eq(cache_get(c, k, 0, &out), CACHE_MISS);
+		live += want;
+	}
+	ck_assert_int_eq(live, 1000);
+	cache_free(c);
+}
+END_TEST
+
 Suite *suite_cache(void)
 {
 	Suite *s = suite_create("cache");
@@ -369,6 +405,7 @@ Suite *suite_cache(void)
 	tcase_add_test(tc, test_roles_map);
 	tcase_add_test(tc, test_roles_bounded);
 	tcase_add_test(tc, test_cache_roles);
+	tcase_add_test(tc, test_evict_through_the_index);
 	suite_add_tcase(s, tc);
 	return s;
 }
