@@ -38,13 +38,18 @@ enum {
 	F_HAS_PASSWORD = 64,
 };
 
-/* One cached credential in 96 bytes, plus its email (and a link's path and version) in one
+/* Deadlines are milliseconds since the cache's own epoch, in 32 bits: once the clock is this
+ * far past it, everything is flushed and the epoch moves (every 24 days; the longest TTL, an
+ * hour, keeps every deadline below 2^32). */
+#define CACHE_EPOCH_SPAN_MS (1LL << 31)
+
+/* One cached credential in 88 bytes, plus its email (and a link's path and version) in one
  * small allocation. The UUIDs are binary; which one cred_id is depends on kind. */
 struct cache_entry {
 	unsigned char key[CACHE_STORED_KEY];
-	long long deadline_ms;
 	struct cache_grant *grant; /* NULL: a negative entry */
 	char *text;                /* email \0 [path_prefix \0 link_version \0] */
+	uint32_t deadline;         /* ms since the epoch */
 	uint32_t next;             /* bucket chain */
 	uint32_t cred_next;        /* chain of the cred_id index (positive entries only) */
 	uint32_t expires_at;       /* unix seconds, 0 = never */
@@ -64,6 +69,8 @@ struct cache {
 	uint32_t ncred_buckets; /* a power of two */
 	uint32_t max, count, hand, free_head, unused;
 	long ttl_ms, negative_ttl_ms;
+	long long epoch_ms;
+	bool epoch_set;
 	/* Counts evictions and flushes: a lookup that began before one may have read what it
 	 * evicted, so its result is not stored (cache_ticket). */
 	unsigned long long generation;
@@ -86,7 +93,7 @@ struct cache *cache_new(size_t max_entries, long ttl_ms, long negative_ttl_ms)
 	while (nb < c->max * 2)
 		nb <<= 1;
 	c->nbuckets = nb;
-	c->ncred_buckets = nb / 2;
+	c->ncred_buckets = nb / 4; /* chains of 1.5 at most: evictions are rare next to lookups */
 	if (pthread_mutex_init(&c->lock, NULL) != 0)
 		goto fail;
 	if (c->max > 0) {
@@ -350,17 +357,33 @@ static void cache_unpack(const struct cache_entry *e, struct identity *id)
 	}
 }
 
+static void cache_flush_locked(struct cache *c);
+
+/* now_ms as a deadline is kept; moves the epoch when due. A time before the epoch (a thread
+ * that read the clock before another set it) counts as the epoch itself. */
+static uint32_t cache_clock_locked(struct cache *c, long long now_ms)
+{
+	if (c->epoch_set && now_ms - c->epoch_ms >= CACHE_EPOCH_SPAN_MS)
+		cache_flush_locked(c);
+	if (!c->epoch_set || now_ms - c->epoch_ms >= CACHE_EPOCH_SPAN_MS) {
+		c->epoch_ms = now_ms;
+		c->epoch_set = true;
+	}
+	return now_ms > c->epoch_ms ? (uint32_t)(now_ms - c->epoch_ms) : 0;
+}
+
 enum cache_result cache_get(struct cache *c, const unsigned char key[CACHE_KEY_LEN],
                             long long now_ms, struct identity *id)
 {
 	enum cache_result r = CACHE_MISS;
-	uint32_t i;
+	uint32_t i, now;
 
 	if (c == NULL || c->max == 0)
 		return CACHE_MISS;
 	pthread_mutex_lock(&c->lock);
+	now = cache_clock_locked(c, now_ms);
 	i = cache_find(c, key);
-	if (i != CACHE_NONE && c->entries[i].deadline_ms <= now_ms) {
+	if (i != CACHE_NONE && c->entries[i].deadline <= now) {
 		cache_remove(c, i);
 		i = CACHE_NONE;
 	}
@@ -397,15 +420,15 @@ void cache_put(struct cache *c, unsigned long long ticket, const unsigned char k
                long long now_ms, long long now_unix, const struct identity *id)
 {
 	struct cache_entry e = { .flags = F_LIVE };
+	long long ttl;
 	uint32_t i, b;
 
 	if (c == NULL || c->max == 0)
 		return;
-	e.deadline_ms = now_ms + (id ? c->ttl_ms : c->negative_ttl_ms);
-	if (id != NULL && id->expires_at > 0 &&
-	    (id->expires_at - now_unix) * 1000 < e.deadline_ms - now_ms)
-		e.deadline_ms = now_ms + (id->expires_at - now_unix) * 1000;
-	if (e.deadline_ms <= now_ms)
+	ttl = id ? c->ttl_ms : c->negative_ttl_ms;
+	if (id != NULL && id->expires_at > 0 && (id->expires_at - now_unix) * 1000 < ttl)
+		ttl = (id->expires_at - now_unix) * 1000;
+	if (ttl <= 0 || ttl > UINT32_MAX - CACHE_EPOCH_SPAN_MS)
 		return;
 	memcpy(e.key, key, CACHE_STORED_KEY);
 	pthread_mutex_lock(&c->lock);
@@ -413,6 +436,7 @@ void cache_put(struct cache *c, unsigned long long ticket, const unsigned char k
 		pthread_mutex_unlock(&c->lock);
 		return;
 	}
+	e.deadline = cache_clock_locked(c, now_ms) + (uint32_t)ttl;
 	i = cache_find(c, key);
 	if (i != CACHE_NONE)
 		cache_remove(c, i);

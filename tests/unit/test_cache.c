@@ -388,6 +388,30 @@ START_TEST(test_evict_through_the_index)
 }
 END_TEST
 
+/* Deadlines are 32-bit milliseconds since an epoch: 2^31 ms on, everything goes and the epoch
+ * moves, so that no deadline is ever read across a wrap. */
+START_TEST(test_epoch_moves)
+{
+	struct cache *c = cache_new(16, 3600000, 1000);
+	unsigned char k[CACHE_KEY_LEN], k2[CACHE_KEY_LEN];
+	struct identity in = ident(1), out;
+	const long long span = 1LL << 31, t0 = 1000;
+
+	key_of(1, k);
+	key_of(2, k2);
+	cache_put(c, cache_ticket(c), k, t0, 0, &in);
+	ck_assert_int_eq(cache_get(c, k, t0 + 3599999, &out), CACHE_HIT);
+	ck_assert_int_eq(cache_get(c, k, t0 - 5, &out), CACHE_HIT); /* read the clock earlier */
+	cache_put(c, cache_ticket(c), k2, t0 + span - 10, 0, &in);  /* just before the move */
+	ck_assert_int_eq(cache_get(c, k2, t0 + span - 1, &out), CACHE_HIT);
+	ck_assert_int_eq(cache_get(c, k2, t0 + span, &out), CACHE_MISS); /* flushed */
+	cache_put(c, cache_ticket(c), k2, t0 + span + 5, 0, &in);
+	ck_assert_int_eq(cache_get(c, k2, t0 + span + 3600004, &out), CACHE_HIT);
+	ck_assert_int_eq(cache_get(c, k2, t0 + span + 3600005, &out), CACHE_MISS); /* its TTL */
+	cache_free(c);
+}
+END_TEST
+
 Suite *suite_cache(void)
 {
 	Suite *s = suite_create("cache");
@@ -406,6 +430,7 @@ Suite *suite_cache(void)
 	tcase_add_test(tc, test_roles_bounded);
 	tcase_add_test(tc, test_cache_roles);
 	tcase_add_test(tc, test_evict_through_the_index);
+	tcase_add_test(tc, test_epoch_moves);
 	suite_add_tcase(s, tc);
 	return s;
 }
