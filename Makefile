@@ -167,10 +167,10 @@ format:
 
 # make bench: deps (DEB_BUILD and DEB_BENCH: the test list is not needed), the build, then
 # tests/bench/run.py (README: Performance).
-# Knobs: BENCH_SECONDS (per wrk run, default 5), BENCH_ROUNDS (default 3), BENCH_CASES
+# Knobs: BENCH_SECONDS (per wrk run, default 3), BENCH_ROUNDS (default 5), BENCH_CASES
 # (e.g. A,B,C), BENCH_ARGS (any other run.py option, e.g. --study or --threads 8).
-BENCH_SECONDS ?= 5
-BENCH_ROUNDS  ?= 3
+BENCH_SECONDS ?= 3
+BENCH_ROUNDS  ?= 5
 bench:
 	@$(MAKE) --no-print-directory deps DEB_TEST="$(DEB_BENCH)"
 	@$(MAKE) --no-print-directory all $(ALLOW_ALL) $(DECIDE_BENCH)

@@ -825,6 +825,16 @@ class Runner:
     def median(self, case, key):
         return statistics.median(r[key] for r in self.results[case])
 
+    def ratio(self, case, ref, key="rps"):
+        """Median over the rounds of case/ref, each round's runs paired: the machine's speed
+        drifts (a shared host), and the two runs of a round are the closest in time."""
+        pairs = zip(self.results[case], self.results[ref])
+        return statistics.median(a[key] / b[key] for a, b in pairs)
+
+    def difference(self, case, ref, key):
+        pairs = zip(self.results[case], self.results[ref])
+        return statistics.median(a[key] - b[key] for a, b in pairs)
+
 
 # -- RSS, revocation, microbenchmark --------------------------------------------------------------
 def _fill_worker(args):
@@ -958,18 +968,17 @@ def targets(runner, cases, extra):
 
     have = runner.results
     if "B" in have:
-        b = runner.median("B", "rps")
         for c, need in (("C", 0.9), ("D", 0.9), ("E", 0.9), ("F", 0.9), ("G", 0.5)):
             if c in have:
-                r = runner.median(c, "rps") / b
+                r = runner.ratio(c, "B")
                 line(f"{c} ≥ {need:.2f} of B", f"{r:.2f}", r >= need)
         if "C" in have:
-            d = runner.median("C", "p99") - runner.median("B", "p99")
+            d = runner.difference("C", "B", "p99")
             line("p99 of C within 1 ms of B's", f"{d:+.2f} ms", d <= 1.0)
     best = best_of(runner, cases)
     if best and "P" in have:
-        rp = runner.median(best, "rps") / runner.median("P", "rps")
-        cp = runner.median(best, "cpu") / runner.median("P", "cpu")
+        rp = runner.ratio(best, "P")
+        cp = runner.ratio(best, "P", "cpu")
         line(f"best integration ({best}) throughput ≥ 1.0 of P", f"{rp:.2f}", rp >= 1.0)
         line(f"best integration ({best}) machine CPU/request ≤ 1.0 of P", f"{cp:.2f}", cp <= 1.0)
         line(f"best integration ({best}) p99 lower than P's",
@@ -1004,18 +1013,19 @@ def report(b, runner, cases, extra, args, background):
         med = {k: runner.median(c, k) for k in ("rps", "p50", "p99", "cpu", "server_cpu",
                                                  "authz_cpu", "db_cpu")}
         ref = limit_of(c, cases)
-        ratio = f"{med['rps'] / runner.median(ref, 'rps'):.2f} ({ref})" if ref else ""
+        ratio = f"{runner.ratio(c, ref):.2f} ({ref})" if ref else ""
         lines.append(f"| {c} | {CASES[c][1]} | {med['rps']:.0f} | {med['p50']:.2f} | "
                      f"{med['p99']:.2f} | {med['cpu']:.0f} | {med['server_cpu']:.0f} | "
                      f"{med['authz_cpu']:.0f} | {med['db_cpu']:.0f} | {ratio} |")
     lines.append("")
     lines.append("(ratio: req/s against the allow-all authorizer in the same web server and "
-                 "transport, named in brackets: the practical limit there. Per-process CPU comes from /proc/PID/stat of that "
+                 "transport, named in brackets: the practical limit there; the median over the "
+                 "rounds of each round's pair of runs. Per-process CPU comes from /proc/PID/stat of that "
                  "group only, so it is not inflated by other load on the machine; machine CPU "
                  "includes wrk.)")
     best = best_of(runner, cases)
     if best and "P" in runner.results:
-        rp, cp, pp = (runner.median(best, k) / runner.median("P", k) for k in ("rps", "cpu", "p99"))
+        rp, cp = runner.ratio(best, "P"), runner.ratio(best, "P", "cpu")
         lines.append("")
         lines.append(f"Postern's best integration ({best}: {CASES[best][1]}) against P: "
                      f"throughput ×{rp:.2f}, machine CPU per request ×{cp:.2f}, p99 "
@@ -1059,8 +1069,8 @@ def report(b, runner, cases, extra, args, background):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", 5)))
-    ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 3)))
+    ap.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", 3)))
+    ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 5)))
     ap.add_argument("--cases", default=DEFAULT_CASES, help=f"comma list (default {DEFAULT_CASES})")
     ap.add_argument("--study", action="store_true", help=f"add the integration study {STUDY_CASES}")
     ap.add_argument("--connections", type=int, default=32)
