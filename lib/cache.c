@@ -93,7 +93,7 @@ struct cache *cache_new(size_t max_entries, long ttl_ms, long negative_ttl_ms)
 	while (nb < c->max * 2)
 		nb <<= 1;
 	c->nbuckets = nb;
-	c->ncred_buckets = nb / 4; /* chains of 1.5 at most: evictions are rare next to lookups */
+	c->ncred_buckets = nb / 4; /* chains of 2 at most: evictions are rare next to lookups */
 	if (pthread_mutex_init(&c->lock, NULL) != 0)
 		goto fail;
 	if (c->max > 0) {
