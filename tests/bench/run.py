@@ -87,7 +87,7 @@ class Procs:
 
     def __init__(self):
         self.popen = []   # (Popen, name)
-        self.pids = []    # (pid, cmdline prefix) of processes spawn-fcgi forked and left
+        self.pids = []    # (pid, start time) of processes spawn-fcgi forked and left
 
     def start(self, argv, logfile, name, env=None, cwd=None):
         out = open(logfile, "ab")
@@ -97,33 +97,34 @@ class Procs:
         self.popen.append((p, name))
         return p
 
-    def adopt(self, pid):
+    @staticmethod
+    def _started(pid):
+        """The process's start time (a reused pid has another; an exec keeps it, where the
+        command line changes: spawn-fcgi's children are a shell that execs the program)."""
         try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read()
-        except OSError:
-            cmd = b""
-        self.pids.append((pid, cmd))
+            with open(f"/proc/{pid}/stat") as f:
+                return int(f.read().rsplit(")", 1)[1].split()[19])
+        except (OSError, IndexError, ValueError):
+            return None
 
-    def _same(self, pid, cmd):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                return f.read() == cmd
-        except OSError:
-            return False
+    def adopt(self, pid):
+        self.pids.append((pid, self._started(pid)))
+
+    def _same(self, pid, started):
+        return started is not None and self._started(pid) == started
 
     def stop_all(self):
-        for pid, cmd in reversed(self.pids):
-            if self._same(pid, cmd):
+        for pid, started in reversed(self.pids):
+            if self._same(pid, started):
                 try:
                     os.kill(pid, signal.SIGTERM)
                 except ProcessLookupError:
                     pass
         deadline = time.monotonic() + 10
-        for pid, cmd in self.pids:
-            while self._same(pid, cmd) and time.monotonic() < deadline:
+        for pid, started in self.pids:
+            while self._same(pid, started) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            if self._same(pid, cmd):
+            if self._same(pid, started):
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
