@@ -215,7 +215,9 @@ static void *policy_listener_main(void *arg)
 		rc = db_wait_notify(db, 250, payload, sizeof payload);
 		if (rc == DB_UNAVAILABLE) {
 			log_warn("rules: listener connection lost; reconnecting");
-			cache_flush(app->cache);
+			/* a role's change would go unnoticed now: sessions bring their permissions from
+			 * the database until the reload (this empties the cache too) */
+			cache_set_roles(app->cache, NULL);
 			listening = false;
 		} else if (rc == 1) {
 			policy_notified(app, db, payload, sizeof payload);
