@@ -58,6 +58,11 @@ struct cache_entry {
 	uint8_t kind, flags;
 };
 
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(struct cache_entry) == 88,
+               "the entry's size is what the cache is measured by");
+#endif
+
 struct cache {
 	pthread_mutex_t lock;
 	struct cache_entry *entries;
@@ -359,8 +364,8 @@ static void cache_unpack(const struct cache_entry *e, struct identity *id)
 
 static void cache_flush_locked(struct cache *c);
 
-/* now_ms as a deadline is kept; moves the epoch when due. A time before the epoch (a thread
- * that read the clock before another set it) counts as the epoch itself. */
+/* now_ms on the cache's 32-bit clock, moving the epoch (and flushing everything) when due. A
+ * time before the epoch (a thread read the clock before another set it) counts as the epoch. */
 static uint32_t cache_clock_locked(struct cache *c, long long now_ms)
 {
 	if (c->epoch_set && now_ms - c->epoch_ms >= CACHE_EPOCH_SPAN_MS)
