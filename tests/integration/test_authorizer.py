@@ -112,6 +112,31 @@ def test_activity_is_written_once_a_minute_off_the_request_path(authz):
                           "FROM postern.sessions") is True
 
 
+def test_a_blocked_activity_write_never_holds_up_a_revocation(authz):
+    """Activity goes to the database on the writer's connection, not the listener's: with a
+    touch stuck behind a row lock, another session's revocation still arrives."""
+    uid = authz.user("busy@example.com")
+    touched, touched_sid = authz.session(uid, last_seen_at="now() - interval '1 hour'")
+    revoked, revoked_sid = authz.session(uid)
+    assert authz.ask("/x", headers=cookie(revoked))[0] == 200
+    assert authz.ask("/x", headers=cookie(revoked))[0] == 200  # now from the cache
+    blocker = authz.db.connect(autocommit=False)
+    with blocker.cursor() as cur:
+        cur.execute("SELECT 1 FROM postern.sessions WHERE id = %s FOR UPDATE", (touched_sid,))
+    assert authz.ask("/x", headers=cookie(touched))[0] == 200  # queues its activity write
+    servers.eventually(lambda: authz.db.value(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+        "'postern-authorizer/writer' AND wait_event_type = 'Lock'"),
+        lambda n: n == 1, what="the writer to wait for the row lock")
+    authz.db.query("SELECT postern.revoke_session(%s)", (revoked_sid,))
+    status, _, _ = authz.ask_until(401, "/x", headers=cookie(revoked))
+    assert status == 401
+    blocker.rollback()
+    servers.eventually(lambda: authz.db.value(
+        "SELECT last_seen_at > now() - interval '1 minute' FROM postern.sessions WHERE id = %s",
+        (touched_sid,)), lambda seen: seen is True, what="the write once the lock is gone")
+
+
 def test_bearer_session_token(authz):
     uid = authz.user("bob@example.com")
     token, sid = authz.session(uid)
