@@ -155,8 +155,14 @@ def programs(db, program_logins, workdir):
         overrides.setdefault("threads", "2")
         overrides.setdefault("log_level", "debug")
         cfg = servers.write_config(workdir, f"{name}.conf", **overrides)
-        p = servers.Program(name, workdir, cfg).start()
+        p = servers.Program(name, workdir, cfg)
+        loaded = p.log().count("rules loaded")  # a restart appends to the same log
+        p.start()
         started[name] = p
+        if name == "authorizer":
+            # until its listener has loaded the rules it answers 503 POLICY_UNAVAILABLE
+            servers.wait_for(lambda: p.log().count("rules loaded") > loaded,
+                             what="the authorizer's rules")
         return p
 
     yield start
