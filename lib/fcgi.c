@@ -544,9 +544,10 @@ static void fcgi_conn_reset(struct fcgi_conn *c)
 	}
 }
 
-/* The slot back on the free list; returns its fd, which the caller closes (after unlocking:
- * until then the number cannot be reused, and an event still queued for it carries the old
- * generation, which fcgi_conn_claim refuses). Rearms the listening socket if it waited. */
+/* The slot back on the free list; returns its fd (-1 for a slot fcgi_accept reserved and got
+ * no connection for), which the caller closes after unlocking: until then the number cannot
+ * be reused, and an event still queued for it carries the old generation, which
+ * fcgi_conn_claim refuses. Rearms the listening socket if it waited for a free slot. */
 static int fcgi_conn_free_locked(struct fcgi_conn *c)
 {
 	int fd = c->fd;
@@ -671,10 +672,10 @@ static struct fcgi_conn *fcgi_accept(void)
 	}
 	fcgi_listen_rearm();
 	if (fd < 0) {
+		/* the slot goes back; a worker that found none meanwhile paused the listening socket,
+		 * which fcgi_conn_free_locked watches again */
 		pthread_mutex_lock(&fcgi.lock);
-		c->busy = false;
-		c->next_free = fcgi.free_head;
-		fcgi.free_head = c->index;
+		fcgi_conn_free_locked(c);
 		pthread_mutex_unlock(&fcgi.lock);
 		return NULL;
 	}
