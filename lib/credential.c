@@ -116,7 +116,7 @@ static enum db_status credential_cached(struct cache *cache, const unsigned char
 {
 	long long now_ms = credential_now_ms();
 	enum auth_kind kind = id->kind;
-	unsigned long long ticket = cache_ticket(cache);
+	unsigned long long ticket;
 	enum db_status st;
 
 	switch (cache_get(cache, key, now_ms, id)) {
@@ -125,6 +125,7 @@ static enum db_status credential_cached(struct cache *cache, const unsigned char
 	case CACHE_MISS: break;
 	}
 	id->kind = kind;
+	ticket = cache_ticket(cache); /* before the lookup reads anything; hits need none */
 	st = lookup(db, cache, arg, id);
 	if (st == DB_OK)
 		cache_put(cache, ticket, key, now_ms, now, id);
@@ -189,7 +190,7 @@ static enum db_status credential_verify_jwt(struct db *db, struct cache *cache,
 	char name[64];
 	enum db_status st;
 	long long now_ms = credential_now_ms(), session_expiry;
-	unsigned long long ticket = cache_ticket(cache);
+	unsigned long long ticket;
 	const struct site_keys *k;
 	int i;
 
@@ -199,6 +200,7 @@ static enum db_status credential_verify_jwt(struct db *db, struct cache *cache,
 	id->kind = AUTH_JWT;
 	if (cache_get(cache, seen, now_ms, id) == CACHE_HIT)
 		return DB_OK;
+	ticket = cache_ticket(cache);
 	for (i = 0; (k = site_keys(keys->site, i, now)) != NULL; i++)
 		if (access_jwt_verify(k->jwt, c->jwt, c->jwt_len, keys->issuer, keys->audience, now,
 		                      &a) == 0)
