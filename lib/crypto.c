@@ -139,6 +139,28 @@ void crypto_hex(const void *data, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+static int crypto_hex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+int crypto_unhex(const char *in, size_t n, unsigned char *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = crypto_hex_digit(in[2 * i]),
+		    lo = hi < 0 ? -1 : crypto_hex_digit(in[2 * i + 1]);
+
+		if (lo < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 bool crypto_equal(const void *a, const void *b, size_t n)
 {
 	return CRYPTO_memcmp(a, b, n) == 0;

@@ -51,6 +51,9 @@ int crypto_mac_b64url(const unsigned char key[CRYPTO_SHA256_LEN], const char *ms
 
 /* Lower-case hex of n bytes into out (2 * n + 1 bytes, NUL-terminated). */
 void crypto_hex(const void *data, size_t n, char *out);
+/* Back: the 2 * n lower-case hex digits at in into n bytes. 0, or -1 at any other character
+ * (upper case too: the text must be what crypto_hex or PostgreSQL's encode wrote). */
+int crypto_unhex(const char *in, size_t n, unsigned char *out);
 
 /* Constant-time equality of two n-byte buffers. */
 bool crypto_equal(const void *a, const void *b, size_t n);

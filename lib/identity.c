@@ -7,45 +7,33 @@
 #include <jansson.h>
 #include <string.h>
 
-static int identity_hex_digit(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1; /* no uppercase: a cached identity must give back the very text it had */
-}
+/* The bytes in each dash-separated group of a UUID. */
+static const int identity_uuid_groups[] = { 4, 2, 2, 2, 6 };
 
 int identity_uuid_parse(const char *s, size_t n, unsigned char *out)
 {
-	int b = 0;
+	unsigned char scratch[IDENTITY_UUID_BYTES], *b = out != NULL ? out : scratch;
 
 	if (n != IDENTITY_UUID_LEN)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		int hi, lo;
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return -1;
-			continue;
-		}
-		if ((hi = identity_hex_digit(s[i])) < 0 || (lo = identity_hex_digit(s[++i])) < 0)
+	/* lower case only (crypto_unhex): a cached identity must give back the very text it had */
+	for (int g = 0; g < 5; g++) {
+		if (crypto_unhex(s, (size_t)identity_uuid_groups[g], b) != 0)
 			return -1;
-		if (out != NULL)
-			out[b] = (unsigned char)(hi << 4 | lo);
-		b++;
+		s += 2 * identity_uuid_groups[g];
+		b += identity_uuid_groups[g];
+		if (g < 4 && *s++ != '-')
+			return -1;
 	}
 	return 0;
 }
 
 void identity_uuid_format(const unsigned char *in, char *out)
 {
-	static const int groups[] = { 4, 2, 2, 2, 6 };
-
 	for (int g = 0; g < 5; g++) {
-		crypto_hex(in, (size_t)groups[g], out);
-		in += groups[g];
-		out += 2 * groups[g];
+		crypto_hex(in, (size_t)identity_uuid_groups[g], out);
+		in += identity_uuid_groups[g];
+		out += 2 * identity_uuid_groups[g];
 		if (g < 4)
 			*out++ = '-';
 	}

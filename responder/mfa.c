@@ -14,19 +14,6 @@
 #define MFA_BACKUP_CODES 10
 #define MFA_SEALED_HEX (2 * (TOTP_SECRET_LEN + SEAL_OVERHEAD) + 1)
 
-static int mfa_unhex(const char *in, unsigned char *out, size_t n)
-{
-	if (strlen(in) != 2 * n)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		unsigned int v;
-		if (sscanf(in + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (unsigned char)v;
-	}
-	return 0;
-}
-
 /* The user's TOTP secret, opened; DB_NOT_FOUND if there is none (or it does not open). */
 static enum db_status mfa_load(struct resp_ctx *c, const char *user_id,
                                unsigned char secret[TOTP_SECRET_LEN], bool *enabled)
@@ -38,7 +25,7 @@ static enum db_status mfa_load(struct resp_ctx *c, const char *user_id,
 
 	if (st != DB_OK)
 		return st;
-	if (mfa_unhex(hex, sealed, sizeof sealed) != 0)
+	if (strlen(hex) != 2 * sizeof sealed || crypto_unhex(hex, sizeof sealed, sealed) != 0)
 		return DB_NOT_FOUND;
 	/* sealed with the current key, or with the previous one during a key rotation */
 	for (int i = 0; (k = site_keys(&c->t->app->site, i, (long long)time(NULL))) != NULL; i++)

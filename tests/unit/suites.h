@@ -16,6 +16,7 @@ Suite *suite_fcgi(void);
 Suite *suite_fcgi_wire(void);
 Suite *suite_header(void);
 Suite *suite_http(void);
+Suite *suite_identity(void);
 Suite *suite_jwk(void);
 Suite *suite_jws(void);
 Suite *suite_log(void);

@@ -123,6 +123,22 @@ START_TEST(test_hex)
 }
 END_TEST
 
+START_TEST(test_unhex)
+{
+	unsigned char b[4] = { 1, 2, 3, 4 };
+
+	ck_assert_int_eq(crypto_unhex("009fa0ff", 4, b), 0);
+	ck_assert_mem_eq(b, "\x00\x9f\xa0\xff", 4);
+	ck_assert_int_eq(crypto_unhex("", 0, b), 0);
+	ck_assert_int_eq(crypto_unhex("009FA0ff", 4, b),
+	                 -1); /* upper case is not what was written */
+	ck_assert_int_eq(crypto_unhex("0g", 1, b), -1);
+	ck_assert_int_eq(crypto_unhex("0", 1, b), -1); /* the NUL is no digit: never read past it */
+	ck_assert_int_eq(crypto_unhex(" 1", 1, b), -1); /* sscanf("%2x") took blanks and signs */
+	ck_assert_int_eq(crypto_unhex("-1", 1, b), -1);
+}
+END_TEST
+
 Suite *suite_crypto(void)
 {
 	Suite *s = suite_create("crypto");
@@ -136,6 +152,7 @@ Suite *suite_crypto(void)
 	                    sizeof token_rejects / sizeof token_rejects[0]);
 	tcase_add_test(tc, test_equal_and_wipe);
 	tcase_add_test(tc, test_hex);
+	tcase_add_test(tc, test_unhex);
 	tcase_add_test(tc, test_bcrypt);
 	suite_add_tcase(s, tc);
 	return s;
