@@ -51,6 +51,7 @@ UNIT_BIN   := $(BUILD)/unit-tests
 ALLOW_ALL  := $(BUILD)/allow-all
 REPLAY_BINS := $(patsubst %,$(BUILD)/replay-%,$(FUZZ_NAMES))
 DECIDE_BENCH := $(BUILD)/decide-bench
+LIB_FLOOR  := $(BUILD)/lib-floor
 
 # Debian packages: what building needs, and what the tests need on top.
 DEB_BUILD  := build-essential pkg-config libfcgi-dev libjwt-dev libjansson-dev libpq-dev \
@@ -92,6 +93,10 @@ $(UNIT_BIN): $(call obj,$(UNIT_SRC)) $(LIBPOSTERN)
 # The trivial allow-all authorizer: web-server wiring tests and benchmark case B.
 $(ALLOW_ALL): $(BUILD)/obj/tests/bench/allow_all.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(FCGI_LIBS)
+
+# The floor of the authorizer's RSS: its libraries, loaded (--no-as-needed) and never called.
+$(LIB_FLOOR): $(BUILD)/obj/tests/bench/lib_floor.o
+	$(CC) $(ALL_LDFLAGS) -Wl,--no-as-needed -o $@ $^ $(PKG_LIBS)
 
 # The in-process microbenchmark of authz_decide (cache hits): the authorizer's objects but
 # main.o; the activity writes are wrapped (counted, not sent), so it needs no database.
@@ -173,7 +178,7 @@ BENCH_SECONDS ?= 3
 BENCH_ROUNDS  ?= 5
 bench:
 	@$(MAKE) --no-print-directory deps DEB_TEST="$(DEB_BENCH)"
-	@$(MAKE) --no-print-directory all $(ALLOW_ALL) $(DECIDE_BENCH)
+	@$(MAKE) --no-print-directory all $(ALLOW_ALL) $(DECIDE_BENCH) $(LIB_FLOOR)
 	POSTERN_BUILD=$(CURDIR)/$(BUILD) $(PYTHON) tests/bench/run.py --seconds $(BENCH_SECONDS) \
 	  --rounds $(BENCH_ROUNDS) $(if $(BENCH_CASES),--cases $(BENCH_CASES)) $(BENCH_ARGS)
 

@@ -8,7 +8,8 @@ OpenID Provider of tests/idp) on 127.0.0.1 with the files of conf/, the wrk runs
 alternately over several rounds (median taken), the checks that each case got exactly the
 status and size it must, machine CPU per request from /proc/stat and per process group from
 /proc/PID/stat, the authorizer's RSS with a full cache, the revocation latency across two
-processes, the in-process decision microbenchmark (build/decide-bench), and the results table
+processes, what the authorizer's libraries alone make resident (build/lib-floor), the
+in-process decision microbenchmark (build/decide-bench), and the results table
 (stdout and build/bench/results.md).
 
 Everything runs on loopback; every load loop is bounded in count and time. Every process this
@@ -211,6 +212,23 @@ def vm_rss_kib(pid, field="VmRSS"):
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise BenchError(f"no {field} for pid {pid}")
+
+
+def rss_by_mapping(pid):
+    """Resident KiB of a process by what is mapped: {name: (rss, anonymous)}, name being the
+    file's base name or [heap], [stack], [anon]."""
+    out, name = {}, None
+    for line in read(f"/proc/{pid}/smaps").splitlines():
+        head = re.match(r"[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$", line)
+        if head:
+            path = head.group(1)
+            name = os.path.basename(path) if path.startswith("/") else (path or "[anon]")
+            out.setdefault(name, [0, 0])
+        elif line.startswith("Rss:"):
+            out[name][0] += int(line.split()[1])
+        elif line.startswith("Anonymous:"):
+            out[name][1] += int(line.split()[1])
+    return {k: tuple(v) for k, v in out.items() if v[0]}
 
 
 def free_port():
@@ -872,6 +890,15 @@ def rss_and_revocation(b, args):
                  f"authorizer rev{i}", [logf])
         procs.append((p, sock))
     (p1, s1), (p2, s2) = procs
+    floor = b.procs.start([os.path.join(BUILD, "lib-floor")], b.path("lib-floor.log"), "lib-floor")
+    # asleep in pause(): the loader is done (the kernel might also show S while it reads a
+    # library from disk, but those are in the page cache after the authorizers started)
+    wait_for(lambda: "State:\tS" in read(f"/proc/{floor.pid}/status"), 10, "lib-floor")
+    for field, key in (("VmRSS", "floor_kib"), ("RssAnon", "floor_anon_kib"),
+                       ("RssFile", "floor_file_kib")):
+        out[key] = vm_rss_kib(floor.pid, field)
+    floor.terminate()
+    floor.wait(5)
     n = args.fill
     out["rss_start_kib"] = vm_rss_kib(p1.pid)
     out["rss_start_anon_kib"] = vm_rss_kib(p1.pid, "RssAnon")
@@ -886,6 +913,7 @@ def rss_and_revocation(b, args):
     out["rss_full_kib"] = vm_rss_kib(p1.pid)
     out["rss_full_anon_kib"] = vm_rss_kib(p1.pid, "RssAnon")
     out["rss_full_file_kib"] = vm_rss_kib(p1.pid, "RssFile")
+    out["rss_by_mapping"] = rss_by_mapping(p1.pid)
     out["fill"] = n
     # the process's own count, as it reports to postern.stats every 5 s
     deadline = time.monotonic() + 12
@@ -1042,6 +1070,15 @@ def report(b, runner, cases, extra, args, background):
                      f"{extra['rss_full_file_kib'] / 1024:.1f} MiB; the process reports "
                      f"{extra['cache_entries']} cache entries)"
                      + (f"; environment {' '.join(args.rss_env)}" if args.rss_env else "") + ".")
+        lines.append(f"The libraries alone (build/lib-floor: linked with the authorizer's "
+                     f"libraries, none of them called): {extra['floor_kib'] / 1024:.1f} MiB "
+                     f"(anonymous {extra['floor_anon_kib'] / 1024:.1f}, file-backed "
+                     f"{extra['floor_file_kib'] / 1024:.1f}).")
+        top = sorted(extra["rss_by_mapping"].items(), key=lambda kv: -kv[1][0])[:10]
+        lines.append("Resident with the full cache, largest first (KiB; results.json has every "
+                     "mapping): " + ", ".join(f"{k} {v[0]}" + (f" ({v[1]} anonymous)"
+                                                               if v[1] and k[0] != "[" else "")
+                                              for k, v in top) + ".")
         lines.append(f"Revocation (SQL `postern.revoke_session` until two separate authorizer "
                      f"processes deny, one of them holding the full cache; {len(lat)} trials): "
                      f"p50 {percentile(lat, 50):.1f} ms, p99 {percentile(lat, 99):.1f} ms, "
@@ -1100,13 +1137,18 @@ def main():
         raise SystemExit(f"bench: unknown case(s) {unknown}; known: {', '.join(CASES)}")
     if not (1 <= args.seconds <= 120 and 1 <= args.rounds <= 20 and 0 <= args.hold <= 1800):
         raise SystemExit("bench: --seconds 1..120 and --rounds 1..20 (bounded runs)")
+    for binary in ("postern-authorizer", "allow-all", "lib-floor"):
+        if not os.access(os.path.join(BUILD, binary), os.X_OK):
+            raise SystemExit(f"bench: {BUILD}/{binary} is missing: run `make bench`")
     for tool in ("wrk", "spawn-fcgi", "lighttpd"):
         if shutil.which(tool) is None:
             raise SystemExit(f"bench: {tool} not found: run `make bench` (it installs DEB_BENCH)")
 
     def on_signal(sig, frame):
         raise KeyboardInterrupt(f"signal {sig}")
-    signal.signal(signal.SIGTERM, on_signal)
+    # SIGINT too: a shell starts a background job with SIGINT ignored, and Python then leaves it so
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
 
     b = Bench(args)
     t_start = time.monotonic()
