@@ -24,6 +24,7 @@ struct policy {
 	bool require_mfa;
 	bool unmatched_authenticated; /* settings.unmatched = 'authenticated' (else deny) */
 	bool maintenance;             /* settings.maintenance: 503 for all but administrators */
+	long session_idle;            /* settings.session_idle_timeout, seconds; 0 if unusable */
 	int refs;                     /* guarded by policy_lock */
 };
 

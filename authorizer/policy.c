@@ -5,9 +5,13 @@
 #include "log.h"
 #include "roles.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* Far above settings' own bound for session_idle_timeout (a year), far below overflow. */
+#define POLICY_SECONDS_MAX (10LL * 366 * 24 * 3600)
 
 static void policy_free(struct policy *p)
 {
@@ -66,6 +70,25 @@ static int policy_add_rule(void *ctx, const struct rule_row *row)
 	return 0;
 }
 
+/* A positive number of seconds (settings.session_idle_timeout), else 0: sessions are then
+ * looked up in full, where the database reads the setting itself. */
+static long policy_seconds(const char *value)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || v <= 0 || v > POLICY_SECONDS_MAX) {
+		log_warn(
+		    "rules: session_idle_timeout \"%.40s\" is not a number of seconds; sessions "
+		    "are looked up in full",
+		    value);
+		return 0;
+	}
+	return (long)v;
+}
+
 static int policy_add_setting(void *ctx, const char *key, const char *value)
 {
 	struct policy *p = ctx;
@@ -76,6 +99,8 @@ static int policy_add_setting(void *ctx, const char *key, const char *value)
 		p->unmatched_authenticated = strcmp(value, "authenticated") == 0;
 	else if (strcmp(key, "maintenance") == 0)
 		p->maintenance = strcmp(value, "on") == 0;
+	else if (strcmp(key, "session_idle_timeout") == 0)
+		p->session_idle = policy_seconds(value);
 	return 0;
 }
 
@@ -95,10 +120,13 @@ static void policy_reload(struct authz_app *app, struct db *db)
 		log_warn("rules: reload failed; keeping the previous rule set");
 		return;
 	}
-	log_info("rules: %zu rules loaded (require_mfa %s, unmatched %s)", rules_count(p->rules),
-	         p->require_mfa ? "on" : "off",
-	         p->unmatched_authenticated ? "authenticated" : "deny");
+	cache_set_session_idle(app->cache, p->session_idle);
 	policy_install(app, p);
+	/* once in force (tests wait for this line); p lives on: only this thread replaces it */
+	log_info(
+	    "rules: %zu rules loaded (require_mfa %s, unmatched %s, session idle timeout %ld s)",
+	    rules_count(p->rules), p->require_mfa ? "on" : "off",
+	    p->unmatched_authenticated ? "authenticated" : "deny", p->session_idle);
 }
 
 static int policy_add_role(void *ctx, const char *role, const char *permissions)
@@ -218,6 +246,7 @@ static void *policy_listener_main(void *arg)
 			/* a role's change would go unnoticed now: sessions bring their permissions from
 			 * the database until the reload (this empties the cache too) */
 			cache_set_roles(app->cache, NULL);
+			cache_set_session_idle(app->cache, 0);
 			listening = false;
 		} else if (rc == 1) {
 			policy_notified(app, db, payload, sizeof payload);

@@ -80,6 +80,7 @@ struct cache {
 	 * evicted, so its result is not stored (cache_ticket). */
 	unsigned long long generation;
 	struct roles *roles; /* NULL: not loaded (sessions then come with their permissions) */
+	long session_idle;   /* seconds; 0: not known (sessions are then looked up in full) */
 	unsigned long long hits, misses, evictions;
 	struct cache_grant *grants[CACHE_GRANT_BUCKETS];
 };
@@ -551,16 +552,28 @@ void cache_set_roles(struct cache *c, struct roles *r)
 	roles_free(old);
 }
 
-bool cache_has_roles(struct cache *c)
+void cache_set_session_idle(struct cache *c, long seconds)
 {
-	bool has;
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (c->session_idle != seconds) {
+		c->session_idle = seconds;
+		cache_flush_locked(c); /* every session entry's expiry was made with the old one */
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+long cache_lean_lookup(struct cache *c)
+{
+	long idle;
 
 	if (c == NULL)
-		return false;
+		return 0;
 	pthread_mutex_lock(&c->lock);
-	has = c->roles != NULL;
+	idle = c->roles != NULL ? c->session_idle : 0;
 	pthread_mutex_unlock(&c->lock);
-	return has;
+	return idle;
 }
 
 bool cache_role_permissions(struct cache *c, const char *role, char *out, size_t n)

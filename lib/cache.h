@@ -37,13 +37,19 @@ size_t cache_evict(struct cache *c, enum cache_field field, const char *value);
 /* Drops everything (notifications may have been lost). */
 void cache_flush(struct cache *c);
 
-/* The roles' permissions (taken over; NULL forgets them), replacing the previous ones and
- * dropping every entry, which was made with those. With a cache NULL, r is freed. */
+/* What the authorizer's lean session lookup needs, kept here because every entry is made with
+ * it: the roles' permissions and the session idle timeout. Each setter drops every entry when
+ * it changes what was there.
+ *
+ * The roles' permissions: taken over; NULL forgets them. With a cache NULL, r is freed. */
 struct roles;
 void cache_set_roles(struct cache *c, struct roles *r);
-/* Whether role permissions are loaded; then cache_role_permissions copies role's into out
- * (true), else it leaves out alone (false: look the permissions up with the session). */
-bool cache_has_roles(struct cache *c);
+/* settings.session_idle_timeout in seconds; 0 forgets it. */
+void cache_set_session_idle(struct cache *c, long seconds);
+/* Whether a session may be looked up lean (both are known): the idle timeout, else 0. Then
+ * cache_role_permissions copies role's permissions into out (true); false when they have been
+ * forgotten meanwhile (look the permissions up with the session). */
+long cache_lean_lookup(struct cache *c);
 bool cache_role_permissions(struct cache *c, const char *role, char *out, size_t n);
 
 struct cache_stats {

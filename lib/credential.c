@@ -134,18 +134,19 @@ static enum db_status credential_cached(struct cache *cache, const unsigned char
 	return st;
 }
 
-/* A session by token hash or (for a JWT) by id. With the roles' permissions in the cache
- * (the authorizer) the lookup leaves the permissions out and they come from there; else
- * (the responder, or the roles not loaded) the database adds them. */
+/* A session by token hash or (for a JWT) by id. With the roles' permissions and the idle
+ * timeout in the cache (the authorizer) the lookup is the lean one and the permissions come
+ * from there; else (the responder, or either not loaded) the database adds them. */
 static enum db_status credential_session_row(struct db *db, struct cache *cache,
                                              const unsigned char *hash, const char *sid,
                                              struct identity *id)
 {
 	enum db_status st;
+	long idle = cache_lean_lookup(cache);
 
-	if (cache_has_roles(cache)) {
-		st = hash != NULL ? db_authz_session(db, hash, id)
-		                  : db_authz_session_id(db, sid, id);
+	if (idle > 0) {
+		st = hash != NULL ? db_authz_session(db, hash, idle, id)
+		                  : db_authz_session_id(db, sid, idle, id);
 		if (st != DB_OK || cache_role_permissions(cache, id->role, id->permissions,
 		                                          sizeof id->permissions))
 			return st;

@@ -41,13 +41,13 @@
 	  1, true)                                                                                    \
 	X(AUTHZ_SESSION,                                                                              \
 	  "SELECT session_id, user_id, email, display_name, role, user_mfa, session_mfa, "            \
-	  "must_change_password, expires_at, elevated_until FROM postern.authz_session($1)",          \
-	  1, true)                                                                                    \
+	  "must_change_password, expires_at, elevated_until FROM postern.authz_session($1, $2)",      \
+	  2, true)                                                                                    \
 	X(AUTHZ_SESSION_ID,                                                                           \
 	  "SELECT session_id, user_id, email, display_name, role, user_mfa, session_mfa, "            \
 	  "must_change_password, expires_at, elevated_until "                                         \
-	  "FROM postern.authz_session_id($1::uuid)",                                                  \
-	  1, true)                                                                                    \
+	  "FROM postern.authz_session_id($1::uuid, $2)",                                              \
+	  2, true)                                                                                    \
 	X(LOAD_ROLE_PERMISSIONS, "SELECT role, permissions FROM postern.load_role_permissions()",     \
 	  0, true)                                                                                    \
 	X(AUTH_API_KEY,                                                                               \
@@ -653,19 +653,21 @@ static enum db_status db_session_row(PGresult *res, bool with_permissions, struc
 	return db_lookup_done(res, bad, "the session lookup");
 }
 
+/* idle: AUTHZ_SESSION(_ID)'s idle timeout as text; NULL for AUTH_SESSION(_ID). */
 static enum db_status db_session_by_hash(struct db *db, enum db_stmt stmt,
-                                         const unsigned char hash[32], struct identity *id)
+                                         const unsigned char hash[32], const char *idle,
+                                         struct identity *id)
 {
 	enum db_status st;
-	PGresult *res = db_lookup(db, stmt, hash, NULL, NULL, &st);
+	PGresult *res = db_lookup(db, stmt, hash, idle, NULL, &st);
 
 	return res == NULL ? st : db_session_row(res, stmt == DB_STMT_AUTH_SESSION, id);
 }
 
 static enum db_status db_session_by_id(struct db *db, enum db_stmt stmt, const char *session_id,
-                                       struct identity *id)
+                                       const char *idle, struct identity *id)
 {
-	const char *values[1] = { session_id };
+	const char *values[2] = { session_id, idle };
 	enum db_status st;
 	PGresult *res = db_exec(db, stmt, values, NULL, NULL, &st);
 
@@ -681,22 +683,30 @@ static enum db_status db_session_by_id(struct db *db, enum db_stmt stmt, const c
 
 enum db_status db_auth_session(struct db *db, const unsigned char hash[32], struct identity *id)
 {
-	return db_session_by_hash(db, DB_STMT_AUTH_SESSION, hash, id);
+	return db_session_by_hash(db, DB_STMT_AUTH_SESSION, hash, NULL, id);
 }
 
 enum db_status db_auth_session_id(struct db *db, const char *session_id, struct identity *id)
 {
-	return db_session_by_id(db, DB_STMT_AUTH_SESSION_ID, session_id, id);
+	return db_session_by_id(db, DB_STMT_AUTH_SESSION_ID, session_id, NULL, id);
 }
 
-enum db_status db_authz_session(struct db *db, const unsigned char hash[32], struct identity *id)
+enum db_status db_authz_session(struct db *db, const unsigned char hash[32], long idle_timeout,
+                                struct identity *id)
 {
-	return db_session_by_hash(db, DB_STMT_AUTHZ_SESSION, hash, id);
+	char idle[24];
+
+	snprintf(idle, sizeof idle, "%ld", idle_timeout);
+	return db_session_by_hash(db, DB_STMT_AUTHZ_SESSION, hash, idle, id);
 }
 
-enum db_status db_authz_session_id(struct db *db, const char *session_id, struct identity *id)
+enum db_status db_authz_session_id(struct db *db, const char *session_id, long idle_timeout,
+                                   struct identity *id)
 {
-	return db_session_by_id(db, DB_STMT_AUTHZ_SESSION_ID, session_id, id);
+	char idle[24];
+
+	snprintf(idle, sizeof idle, "%ld", idle_timeout);
+	return db_session_by_id(db, DB_STMT_AUTHZ_SESSION_ID, session_id, idle, id);
 }
 
 enum db_status db_auth_api_key(struct db *db, const unsigned char hash[32], struct identity *id)

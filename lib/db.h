@@ -15,7 +15,7 @@ enum db_status {
 };
 
 /* The schema version (sql/migrations) this build needs; checked on every new connection. */
-#define DB_SCHEMA_VERSION 11
+#define DB_SCHEMA_VERSION 12
 
 struct db_opts {
 	const char *conninfo;
@@ -51,9 +51,12 @@ enum db_status db_auth_session(struct db *db, const unsigned char hash[32], stru
 /* The same by session id (an access JWT's sid claim; a malformed uuid is DB_ERROR). */
 enum db_status db_auth_session_id(struct db *db, const char *session_id, struct identity *id);
 /* The authorizer's (postern.authz_session*): the same sessions, without the role's
- * permissions, which the caller fills (id->permissions is left as it was). */
-enum db_status db_authz_session(struct db *db, const unsigned char hash[32], struct identity *id);
-enum db_status db_authz_session_id(struct db *db, const char *session_id, struct identity *id);
+ * permissions, which the caller fills (id->permissions is left as it was), with the idle
+ * timeout (settings.session_idle_timeout, seconds, > 0) the caller has. */
+enum db_status db_authz_session(struct db *db, const unsigned char hash[32], long idle_timeout,
+                                struct identity *id);
+enum db_status db_authz_session_id(struct db *db, const char *session_id, long idle_timeout,
+                                   struct identity *id);
 enum db_status db_auth_api_key(struct db *db, const unsigned char hash[32], struct identity *id);
 enum db_status db_auth_shared_link(struct db *db, const unsigned char hash[32],
                                    struct identity *id);

@@ -93,10 +93,16 @@ SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 11) AS p
 \ir migrations/011_authz_lookups.sql
 \endif
 
+-- Migration 012: the authorizer's session lookups take the idle timeout it has.
+SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 12) AS postern_need_012 \gset
+\if :postern_need_012
+\ir migrations/012_authz_lookup_params.sql
+\endif
+
 -- Add later migrations here, in order, exactly like the ones above:
--- SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 12) AS postern_need_012 \gset
--- \if :postern_need_012
--- \ir migrations/012_something.sql
+-- SELECT NOT EXISTS (SELECT 1 FROM postern.schema_version WHERE version = 13) AS postern_need_013 \gset
+-- \if :postern_need_013
+-- \ir migrations/013_something.sql
 -- \endif
 
 RESET client_min_messages;

@@ -732,6 +732,30 @@ def test_session_permissions_follow_the_role(db, programs, cache):
 
 
 @CACHES
+def test_idle_timeout_change_is_in_force_at_once(db, programs, cache):
+    """The authorizer passes its session_idle_timeout to authz_session (migration 012), and a
+    change empties its cache: an answer made with the old timeout is not given again."""
+    a = start_authz(db, programs, **cache)
+    uid = a.user("ida@example.com")
+    token, sid = a.session(uid, last_seen_at="now() - interval '2 days'",
+                           expires_at="now() + interval '30 days'")
+    assert a.ask("/x", headers=cookie(token))[0] == 200    # idle timeout 7 days: alive
+    # the allow touched the session; make it two days idle again (touches notify nobody)
+    servers.eventually(
+        lambda: db.value("SELECT last_seen_at > now() - interval '1 hour' FROM postern.sessions "
+                         "WHERE id = %s", (sid,)), lambda v: v, what="the session touched")
+    db.query("UPDATE postern.sessions SET last_seen_at = now() - interval '2 days' WHERE id = %s",
+             (sid,))
+    assert a.ask("/x", headers=cookie(token))[0] == 200    # cached, or looked up: still alive
+    a.change_rules("SELECT postern.set_setting('session_idle_timeout', '86400')")
+    status, _, body = a.ask("/x", headers=cookie(token))
+    assert status == 401 and b'"code":"SESSION_INVALID"' in body
+    a.change_rules("SELECT postern.set_setting('session_idle_timeout', '604800')")
+    assert a.ask("/x", headers=cookie(token))[0] == 200    # the unknown entry went too
+    assert "session idle timeout 604800 s" in a.program.log()
+
+
+@CACHES
 def test_user_moved_to_another_role_gets_its_permissions(db, programs, cache):
     _, token, _ = editor_with_session(db, "album.read")
     a = start_authz(db, programs, **cache)

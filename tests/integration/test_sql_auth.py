@@ -1,6 +1,7 @@
 """Functions the authorizer calls: auth_session, auth_api_key, auth_shared_link,
-consume_token, touch_session, load_rules, load_settings, and migration 011's authz_session,
-authz_session_id and load_role_permissions."""
+consume_token, touch_session, load_rules, load_settings, migration 012's authz_session and
+authz_session_id (idle timeout given), 011's (kept for older programs during an upgrade), and
+load_role_permissions."""
 import base64
 import hashlib
 import os
@@ -194,11 +195,16 @@ AUTHZ_COLUMNS = ["session_id", "user_id", "email", "display_name", "role", "user
 
 
 def authz_lookup(db, kind, arg):
-    """authz_<kind>(arg)'s rows, asserted column by column to be auth_<kind>(arg)'s."""
+    """authz_<kind>(arg, the idle timeout in settings)'s rows, asserted column by column to be
+    auth_<kind>(arg)'s, and 011's authz_<kind>(arg)'s."""
+    idle = int(db.value("SELECT value FROM postern.settings WHERE key = 'session_idle_timeout'"))
     with db.conn.cursor() as cur:
-        cur.execute(f"SELECT * FROM postern.authz_{kind}(%s)", (arg,))
+        cur.execute(f"SELECT * FROM postern.authz_{kind}(%s, %s)", (arg, idle))
         assert [d.name for d in cur.description] == AUTHZ_COLUMNS
         lean = cur.fetchall()
+        cur.execute(f"SELECT * FROM postern.authz_{kind}(%s)", (arg,))
+        assert [d.name for d in cur.description] == AUTHZ_COLUMNS
+        assert cur.fetchall() == lean
     full = db.query(f"""SELECT session_id, user_id, email, coalesce(display_name, ''), role,
                                user_mfa, session_mfa, must_change_password,
                                extract(epoch FROM expires_at)::bigint,
@@ -249,6 +255,19 @@ def test_authz_session_idle_expiry(db, editor):
         (sid, editor, "ed@example.org", "Ed", "editor", False, False, False, idle, 0)]
     db.query("SELECT postern.set_setting('session_idle_timeout', '3600')")
     assert authz_lookup(db, "session", sha(tok)) == []
+    # the timeout is the caller's: a longer one than the setting's finds the session again
+    assert len(db.query("SELECT * FROM postern.authz_session(%s, 172800)", (sha(tok),))) == 1
+    assert db.query("SELECT * FROM postern.authz_session(%s, 3600)", (sha(tok),)) == []
+
+
+@pytest.mark.parametrize("idle", [None, 0, -1])
+@pytest.mark.parametrize("kind", ["session", "session_id"])
+def test_authz_session_refuses_a_bad_idle_timeout(db, editor, kind, idle):
+    tok, sid = add_session(db, editor)
+    arg = sha(tok) if kind == "session" else sid
+    with pytest.raises(psycopg2.errors.InvalidParameterValue,
+                       match="the idle timeout must be > 0 seconds"):
+        db.query(f"SELECT * FROM postern.authz_{kind}(%s, %s)", (arg, idle))
 
 
 def test_authz_session_dead(db, editor):
@@ -297,6 +316,7 @@ def test_load_role_permissions(db, editor):
 
 def test_authz_functions_privileges(db):
     fns = ("postern.authz_session(bytea)", "postern.authz_session_id(uuid)",
+           "postern.authz_session(bytea,bigint)", "postern.authz_session_id(uuid,bigint)",
            "postern.load_role_permissions()")
     for fn in fns:
         for role, want in (("postern_authorizer", True), ("postern_responder", False),
@@ -315,6 +335,10 @@ def test_authz_functions_privileges(db):
     assert cur.fetchall() == []
     cur.execute("SELECT * FROM postern.authz_session_id('00000000-0000-0000-0000-000000000006')")
     assert cur.fetchall() == []
+    cur.execute("SELECT * FROM postern.authz_session(%s, 60)", (b"\0" * 32,))
+    assert cur.fetchall() == []
+    cur.execute("SELECT * FROM postern.authz_session_id('00000000-0000-0000-0000-000000000006', 60)")
+    assert cur.fetchall() == []
     cur.execute("SELECT * FROM postern.load_role_permissions()")
     assert cur.fetchall() == [("admin", "all")]
     login = f"login_resp_{db.name}"
@@ -322,6 +346,8 @@ def test_authz_functions_privileges(db):
     cur = db.connect(user=login).cursor()
     for sql in ("SELECT * FROM postern.authz_session('\\x00'::bytea)",
                 "SELECT * FROM postern.authz_session_id('00000000-0000-0000-0000-000000000006')",
+                "SELECT * FROM postern.authz_session('\\x00'::bytea, 60)",
+                "SELECT * FROM postern.authz_session_id('00000000-0000-0000-0000-000000000006', 60)",
                 "SELECT * FROM postern.load_role_permissions()"):
         with pytest.raises(psycopg2.errors.InsufficientPrivilege):
             cur.execute(sql)

@@ -49,7 +49,7 @@ def test_install_twice_changes_nothing(pg, tmp_path):
     assert dump_data(pg, name) == data1
     with pg.connect(name) as c, c.cursor() as cur:
         cur.execute("SELECT version FROM postern.schema_version ORDER BY 1")
-        assert cur.fetchall() == [(1,), (2,), (3,), (4,), (5,), (6,), (7,), (8,), (9,), (10,), (11,)]
+        assert cur.fetchall() == [(1,), (2,), (3,), (4,), (5,), (6,), (7,), (8,), (9,), (10,), (11,), (12,)]
     c.close()
 
 
@@ -75,7 +75,7 @@ def test_install_with_pgcrypto_in_other_schema(pg):
 
 
 def test_schema_version_and_roles(db):
-    assert db.query("SELECT version FROM postern.schema_version") == [(1,), (2,), (3,), (4,), (5,), (6,), (7,), (8,), (9,), (10,), (11,)]
+    assert db.query("SELECT version FROM postern.schema_version") == [(1,), (2,), (3,), (4,), (5,), (6,), (7,), (8,), (9,), (10,), (11,), (12,)]
     rows = db.query("""SELECT rolname, rolcanlogin FROM pg_roles
                         WHERE rolname LIKE 'postern\\_%' ORDER BY 1""")
     assert rows == [("postern_admin", False), ("postern_authorizer", False),

@@ -778,7 +778,7 @@ def test_responder_privileges(db, resp_role, editor):
             cur.execute(sql)
     # but everything the brief grants works
     cur.execute("SELECT postern.get_schema_version()")
-    assert cur.fetchone()[0] == 11
+    assert cur.fetchone()[0] == 12
     cur.execute("SELECT value FROM postern.load_settings() WHERE key = 'api_key_limit'")
     assert cur.fetchone()[0] == "10"
     cur.execute("SELECT * FROM postern.auth_api_key(%s)", (b"\0" * 32,))

@@ -330,7 +330,7 @@ START_TEST(test_cache_roles)
 	struct identity in = ident(1), out;
 	char perms[IDENTITY_PERMS_MAX] = "untouched";
 
-	ck_assert(!cache_has_roles(c));
+	ck_assert_int_eq(cache_lean_lookup(c), 0);
 	ck_assert(!cache_role_permissions(c, "editor", perms, sizeof perms));
 	ck_assert_str_eq(perms, "untouched");
 	ck_assert_int_eq(roles_add(r, "editor", "album.read"), 0);
@@ -339,15 +339,46 @@ START_TEST(test_cache_roles)
 	/* new role permissions: every entry was made with the old ones */
 	cache_set_roles(c, r);
 	ck_assert_int_eq(cache_get(c, k, 0, &out), CACHE_MISS);
-	ck_assert(cache_has_roles(c));
+	ck_assert_int_eq(cache_lean_lookup(c), 0); /* the idle timeout is not known yet */
 	ck_assert(cache_role_permissions(c, "editor", perms, sizeof perms));
 	ck_assert_str_eq(perms, "album.read");
 	ck_assert(cache_role_permissions(c, "viewer", perms, sizeof perms));
 	ck_assert_str_eq(perms, "");
+	cache_set_session_idle(c, 3600);
+	ck_assert_int_eq(cache_lean_lookup(c), 3600);
 	cache_set_roles(c, NULL); /* a failed reload forgets them */
-	ck_assert(!cache_has_roles(c));
+	ck_assert_int_eq(cache_lean_lookup(c), 0);
+	ck_assert(!cache_role_permissions(c, "editor", perms, sizeof perms));
 	cache_set_roles(NULL, roles_new()); /* no cache: freed */
-	ck_assert(!cache_has_roles(NULL));
+	ck_assert_int_eq(cache_lean_lookup(NULL), 0);
+	cache_free(c);
+}
+END_TEST
+
+/* Entries' expiries were made with the idle timeout: a new one drops them, the same one not. */
+START_TEST(test_cache_session_idle)
+{
+	struct cache *c = cache_new(16, 60000, 1000);
+	unsigned char k[CACHE_KEY_LEN];
+	struct identity in = ident(1), out;
+	unsigned long long ticket;
+
+	cache_set_roles(c, roles_new());
+	cache_set_session_idle(c, 604800);
+	ck_assert_int_eq(cache_lean_lookup(c), 604800);
+	key_of(1, k);
+	cache_put(c, cache_ticket(c), k, 0, 0, &in);
+	cache_set_session_idle(c, 604800);
+	ck_assert_int_eq(cache_get(c, k, 0, &out), CACHE_HIT);
+	ticket = cache_ticket(c); /* a lookup made with the old timeout, stored after the change */
+	cache_set_session_idle(c, 3600);
+	ck_assert_int_eq(cache_get(c, k, 0, &out), CACHE_MISS);
+	cache_put(c, ticket, k, 0, 0, &in);
+	ck_assert_int_eq(cache_get(c, k, 0, &out), CACHE_MISS);
+	ck_assert_int_eq(cache_lean_lookup(c), 3600);
+	cache_set_session_idle(c, 0); /* a lost listener forgets it: full lookups */
+	ck_assert_int_eq(cache_lean_lookup(c), 0);
+	cache_set_session_idle(NULL, 60);
 	cache_free(c);
 }
 END_TEST
@@ -429,6 +460,7 @@ Suite *suite_cache(void)
 	tcase_add_test(tc, test_roles_map);
 	tcase_add_test(tc, test_roles_bounded);
 	tcase_add_test(tc, test_cache_roles);
+	tcase_add_test(tc, test_cache_session_idle);
 	tcase_add_test(tc, test_evict_through_the_index);
 	tcase_add_test(tc, test_epoch_moves);
 	suite_add_tcase(s, tc);
