@@ -18,6 +18,8 @@ FCGI_LIBS   = $(shell pkg-config --libs fcgi)
 # Recursive (=) on purpose: pkg-config runs only when a recipe needs it, after `deps`.
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS)) -lpthread
+# The authorizer never fetches a URL: no libcurl (and none of the libraries it brings) in it.
+AUTHZ_LIBS  = $(shell pkg-config --libs $(filter-out libcurl,$(PKGS))) -lpthread
 CHECK_LIBS  = $(shell pkg-config --libs check)
 
 # -Wno-format-truncation: every snprintf is bounded and truncation is deliberate.
@@ -82,7 +84,7 @@ $(LIBPOSTERN): $(call obj,$(LIB_SRC))
 	$(AR) rcs $@ $^
 
 $(AUTHZ_BIN): $(call obj,$(AUTHZ_SRC)) $(LIBPOSTERN)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(AUTHZ_LIBS)
 
 $(RESP_BIN): $(call obj,$(RESP_SRC)) $(LIBPOSTERN)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -96,12 +98,12 @@ $(ALLOW_ALL): $(BUILD)/obj/tests/bench/allow_all.o
 
 # The floor of the authorizer's RSS: its libraries, loaded (--no-as-needed) and never called.
 $(LIB_FLOOR): $(BUILD)/obj/tests/bench/lib_floor.o
-	$(CC) $(ALL_LDFLAGS) -Wl,--no-as-needed -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -Wl,--no-as-needed -o $@ $^ $(AUTHZ_LIBS)
 
 # The in-process microbenchmark of authz_decide (cache hits): the authorizer's objects but
 # main.o; the activity writes are wrapped (counted, not sent), so it needs no database.
 $(DECIDE_BENCH): $(BUILD)/obj/tests/bench/decide_bench.o $(filter-out $(BUILD)/obj/authorizer/main.o,$(call obj,$(AUTHZ_SRC))) $(LIBPOSTERN)
-	$(CC) $(ALL_LDFLAGS) -Wl,--wrap=db_touch_session,--wrap=db_touch_api_key -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -Wl,--wrap=db_touch_session,--wrap=db_touch_api_key -o $@ $^ $(AUTHZ_LIBS)
 
 # Corpus replay: each fuzz target linked with a plain main() that feeds it every corpus file.
 $(BUILD)/replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay.o $(LIBPOSTERN)

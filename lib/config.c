@@ -4,9 +4,9 @@
 #include "crypto.h"
 #include "db.h"
 #include "fcgi.h"
-#include "http.h"
 #include "jws.h"
 #include "oidc.h"
+#include "url.h"
 #include "words.h"
 #include "log.h"
 
@@ -373,7 +373,7 @@ int config_check_external_url(const char *value, char *err, size_t errlen)
 	if (value[0] == '\0')
 		return 0;
 	if (strchr(value, ' ') != NULL || config_check_origins(value, err, errlen) != 0 ||
-	    !http_url_ok(value)) {
+	    !url_ok(value)) {
 		snprintf(
 		    err, errlen,
 		    "expected an origin like https://app.example.com (lower-case, no path; http "
@@ -386,7 +386,7 @@ int config_check_external_url(const char *value, char *err, size_t errlen)
 
 int config_check_opt_url(const char *value, char *err, size_t errlen)
 {
-	if (value[0] == '\0' || http_url_ok(value))
+	if (value[0] == '\0' || url_ok(value))
 		return 0;
 	snprintf(err, errlen,
 	         "expected an https URL (http only for a loopback address), got \"%.200s\"", value);

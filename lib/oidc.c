@@ -4,7 +4,7 @@
 
 #include "base64url.h"
 #include "crypto.h"
-#include "http.h"
+#include "url.h"
 #include "words.h"
 
 #include <stdio.h>
@@ -21,7 +21,7 @@ static int oidc_meta_url(json_t *doc, const char *name, bool required, char **ou
 	*out = NULL;
 	if (v == NULL && !required)
 		return 0;
-	if (!json_is_string(v) || !http_url_ok(json_string_value(v))) {
+	if (!json_is_string(v) || !url_ok(json_string_value(v))) {
 		snprintf(err, errlen, "%s must be an https URL (http only to a loopback address)",
 		         name);
 		return -1;
@@ -65,7 +65,7 @@ int oidc_meta_parse(const char *json, size_t len, const char *expected, bool tru
 		goto out;
 	}
 	iss = json_object_get(doc, "issuer");
-	if (!json_is_string(iss) || !http_url_ok(json_string_value(iss))) {
+	if (!json_is_string(iss) || !url_ok(json_string_value(iss))) {
 		snprintf(err, errlen, "the discovery document has no usable issuer");
 		goto out;
 	}

@@ -21,7 +21,7 @@ struct oidc_meta {
 	bool iss_parameter;         /* RFC 9207: the callback must carry iss */
 };
 
-/* Parses and checks a discovery document: the endpoints must be URLs http_url_ok accepts,
+/* Parses and checks a discovery document: the endpoints must be URLs url_ok accepts,
  * response_types_supported (when given) must include "code", and the issuer must equal
  * `expected` exactly, unless trust_issuer (a configured discovery URL at another place, as
  * Authentik publishes it) — then the document's issuer is taken. 0, or -1 with err. */

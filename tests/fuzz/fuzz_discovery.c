@@ -1,8 +1,8 @@
 /* fuzz_discovery: discovery documents on arbitrary bytes; an accepted one has every required
  * endpoint, each a URL we may fetch, and (unless trusted) the configured issuer. */
 #include "fuzz.h"
-#include "http.h"
 #include "oidc.h"
+#include "url.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +19,10 @@ static void fuzz_discovery_one(const char *doc, size_t size, bool trust)
 			abort();
 		return;
 	}
-	if ((!trust && strcmp(m.issuer, FUZZ_ISSUER) != 0) || !http_url_ok(m.issuer) ||
-	    !http_url_ok(m.authorization_endpoint) || !http_url_ok(m.token_endpoint) ||
-	    !http_url_ok(m.jwks_uri) ||
-	    (m.userinfo_endpoint && !http_url_ok(m.userinfo_endpoint)) ||
-	    (m.end_session_endpoint && !http_url_ok(m.end_session_endpoint)))
+	if ((!trust && strcmp(m.issuer, FUZZ_ISSUER) != 0) || !url_ok(m.issuer) ||
+	    !url_ok(m.authorization_endpoint) || !url_ok(m.token_endpoint) || !url_ok(m.jwks_uri) ||
+	    (m.userinfo_endpoint && !url_ok(m.userinfo_endpoint)) ||
+	    (m.end_session_endpoint && !url_ok(m.end_session_endpoint)))
 		abort();
 	oidc_meta_free(&m);
 }

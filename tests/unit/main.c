@@ -32,10 +32,10 @@ const char *test_write_file(const char *dir, const char *name, const char *text,
 }
 
 static Suite *(*const unit_suites[])(void) = {
-	suite_base64url, suite_config, suite_cookie, suite_crypto,    suite_db,      suite_fcgi,
-	suite_header,    suite_log,    suite_path,   suite_query,     suite_csrf,    suite_rules,
-	suite_redirect,  suite_cache,  suite_totp,   suite_http,      suite_jwk,     suite_jws,
-	suite_oidc,      suite_body,   suite_words,  suite_fcgi_wire, suite_identity
+	suite_base64url, suite_config, suite_cookie, suite_crypto,    suite_db,       suite_fcgi,
+	suite_header,    suite_log,    suite_path,   suite_query,     suite_csrf,     suite_rules,
+	suite_redirect,  suite_cache,  suite_totp,   suite_http,      suite_jwk,      suite_jws,
+	suite_oidc,      suite_body,   suite_words,  suite_fcgi_wire, suite_identity, suite_url
 };
 
 int main(void)

@@ -26,6 +26,7 @@ Suite *suite_query(void);
 Suite *suite_redirect(void);
 Suite *suite_rules(void);
 Suite *suite_totp(void);
+Suite *suite_url(void);
 Suite *suite_words(void);
 
 /* A fresh temporary directory for one test (removed by the OS tmp cleaner; tests are forked). */
