@@ -388,8 +388,11 @@ int config_check_opt_url(const char *value, char *err, size_t errlen)
 {
 	if (value[0] == '\0' || url_ok(value))
 		return 0;
-	snprintf(err, errlen,
-	         "expected an https URL (http only for a loopback address), got \"%.200s\"", value);
+	snprintf(
+	    err, errlen,
+	    "expected an https URL (http only for a loopback address; no user info or fragment, "
+	    "only RFC 3986 characters), got \"%.200s\"",
+	    value);
 	return -1;
 }
 

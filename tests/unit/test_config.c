@@ -67,8 +67,11 @@ static const struct {
 	{ "oidc_issuer = https://id.example/realms/main\n", "" },
 	{ "oidc_issuer = http://127.0.0.1:8080\n", "" },
 	{ "oidc_issuer = http://id.example\n",
-	  "t.conf:1: oidc_issuer: expected an https URL (http only for a loopback address), got "
-	  "\"http://id.example\"\n" },
+	  "t.conf:1: oidc_issuer: expected an https URL (http only for a loopback address; no user "
+	  "info or fragment, only RFC 3986 characters), got \"http://id.example\"\n" },
+	{ "oidc_discovery_url = https://id.example/a|b\n",
+	  "t.conf:1: oidc_discovery_url: expected an https URL (http only for a loopback address; "
+	  "no user info or fragment, only RFC 3986 characters), got \"https://id.example/a|b\"\n" },
 	{ "external_url = https://app.example/path\n",
 	  "t.conf:1: external_url: expected an origin like https://app.example.com (lower-case, no "
 	  "path; http only for a loopback address), got \"https://app.example/path\"\n" },
