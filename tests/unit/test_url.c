@@ -61,7 +61,8 @@ static const struct {
 	  false },
 };
 
-/* Refused by url_ok though libcurl would take them: the grammar is stricter, never looser. */
+/* Refused by url_ok, several of them though libcurl takes them (shorthand IPv4, an empty port,
+ * '|', '{'): the grammar is stricter than curl's parser, never looser. */
 static const char *const strict_cases[] = {
 	"http://127.1/", /* curl reads shorthand and octal IPv4 as 127.0.0.1 */
 	"http://0177.0.0.1/",
