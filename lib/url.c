@@ -2,27 +2,23 @@
 #include "url.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
-/* RFC 3986 unreserved, sub-delims, ':', '@', '/', '?' ('%' is checked apart) */
+/* The classes are ASCII: neither program calls setlocale, so ctype's are the C locale's. */
+
+/* RFC 3986 unreserved, sub-delims, ':', '@', '/', '?' ('%' is checked apart); never NUL */
 static bool url_path_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       strchr("-._~!$&'()*+,;=:@/?", c) != NULL;
-}
-
-static bool url_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+	return isalnum((unsigned char)c) || (c != '\0' && strchr("-._~!$&'()*+,;=:@/?", c) != NULL);
 }
 
 static bool url_host_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '.' || c == '_';
+	return isalnum((unsigned char)c) || c == '-' || c == '.' || c == '_';
 }
 
 /* 127.a.b.c in plain dotted decimal (no leading zeros, each part 0-255). */
@@ -120,7 +116,7 @@ bool url_ok(const char *url)
 		return false;
 	for (rest = url + scheme + auth; *rest; rest++) {
 		if (*rest == '%') {
-			if (!url_hex(rest[1]) || !url_hex(rest[2]))
+			if (!isxdigit((unsigned char)rest[1]) || !isxdigit((unsigned char)rest[2]))
 				return false;
 			rest += 2;
 		} else if (!url_path_char(*rest)) {
