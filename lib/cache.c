@@ -519,10 +519,12 @@ size_t cache_evict(struct cache *c, enum cache_field field, const char *value)
 	return n;
 }
 
+/* Stops at the last live entry: a lost listener and the reloads after it flush up to four
+ * times in a row, and all but the first find the cache empty. */
 static void cache_flush_locked(struct cache *c)
 {
 	c->generation++;
-	for (uint32_t i = 0; i < c->unused; i++)
+	for (uint32_t i = 0; i < c->unused && c->count > 0; i++)
 		if (c->entries[i].flags & F_LIVE)
 			cache_remove(c, i);
 }
